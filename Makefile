@@ -1,0 +1,83 @@
+# kvmini — a minimal KVM virtual machine monitor.
+#
+#   make            build build/kvmini, the test guests and test helpers
+#   make run        build and boot the bundled hello guest
+#   make check      all quick tests (unit + integration); what CI runs
+#   make asan       the same tests with AddressSanitizer + UBSan
+#   make bench      kvmini against QEMU on the same guest
+#   make deps       install the Debian packages the build and tests need
+
+CC ?= gcc
+BUILD ?= build
+SAN_FLAGS ?=
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -MMD -MP $(SAN_FLAGS)
+LDFLAGS += $(SAN_FLAGS)
+LDLIBS += -lpthread
+
+LIB_SRCS := $(filter-out vmm/main.c,$(wildcard vmm/*.c)) $(wildcard devices/*.c) \
+	$(wildcard firmware/*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+HELPER_SRCS := $(wildcard tests/helpers/*.c)
+HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
+
+.PHONY: all run check unit integration asan bench deps clean format format-check guests
+
+all: $(BUILD)/kvmini guests $(UNIT_BINS) $(HELPER_BINS)
+
+include guests/guests.mk
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libkvmini.a: $(LIB_OBJS)
+	$(AR) rcs $@ $^
+
+$(BUILD)/kvmini: $(BUILD)/vmm/main.o $(BUILD)/libkvmini.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libkvmini.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libkvmini.a -lcmocka $(LDLIBS)
+
+$(BUILD)/tests/helpers/%: tests/helpers/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -lutil $(LDLIBS)
+
+run: $(BUILD)/kvmini guests
+	$(BUILD)/kvmini -kernel guests/build/hello.elf -nographic
+
+check: all
+	BUILD=$(BUILD) tests/run-all.sh
+
+unit: $(UNIT_BINS)
+	BUILD=$(BUILD) tests/run-all.sh unit
+
+integration: all
+	BUILD=$(BUILD) tests/run-all.sh integration
+
+# Everything again in its own build tree, with the sanitizers on.
+asan:
+	$(MAKE) BUILD=build-asan SAN_FLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer \
+		-fno-sanitize-recover=all" check
+
+bench: all
+	KVMINI=$(BUILD)/kvmini HELPERS=$(BUILD)/tests/helpers tests/bench/bench.sh
+
+deps:
+	tests/deps.sh
+
+format:
+	clang-format -i $(LIB_SRCS) vmm/main.c include/*.h $(UNIT_SRCS) $(HELPER_SRCS)
+
+format-check:
+	clang-format --dry-run -Werror $(LIB_SRCS) vmm/main.c include/*.h $(UNIT_SRCS) \
+		$(HELPER_SRCS)
+
+clean: guests-clean
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: MIT
+/* The PC serial ports COM1..COM4: a 16550A on the PIO bus, wired to a chardev. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "device.h"
+#include "error.h"
+#include "uart16550.h"
+#include "vm.h"
+
+struct serial_port {
+	struct uart16550 uart;
+	struct vm *vm;
+	struct chardev *chr;
+	unsigned int irq;
+};
+
+static const struct {
+	uint16_t base;
+	uint8_t irq;
+} serial_ports[MAX_SERIAL_PORTS] = {
+	{ 0x3f8, 4 },
+	{ 0x2f8, 3 },
+	{ 0x3e8, 4 },
+	{ 0x2e8, 3 },
+};
+
+static void serial_set_irq(void *opaque, bool level)
+{
+	struct serial_port *s = opaque;
+
+	vm_set_irq_line(s->vm, s->irq, level);
+}
+
+static void serial_transmit(void *opaque, uint8_t byte)
+{
+	struct serial_port *s = opaque;
+
+	chardev_write(s->chr, &byte, 1);
+}
+
+static void serial_rx_ready(void *opaque)
+{
+	struct serial_port *s = opaque;
+
+	chardev_room(s->chr);
+}
+
+static const struct uart_ops serial_uart_ops = {
+	.set_irq = serial_set_irq,
+	.transmit = serial_transmit,
+	.rx_ready = serial_rx_ready,
+};
+
+static size_t serial_receive(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct serial_port *s = opaque;
+
+	return uart_receive(&s->uart, buf, len);
+}
+
+static void serial_pio_read(void *opaque, uint64_t offset, void *data, uint32_t len)
+{
+	struct serial_port *s = opaque;
+	uint8_t *p = data;
+
+	/* Wider accesses read consecutive registers, as on an ISA bus. */
+	for (uint32_t i = 0; i < len; i++)
+		p[i] = offset + i < UART_NR_REGS ? uart_read(&s->uart, offset + i) : 0xff;
+}
+
+static void serial_pio_write(void *opaque, uint64_t offset, const void *data, uint32_t len)
+{
+	struct serial_port *s = opaque;
+	const uint8_t *p = data;
+
+	for (uint32_t i = 0; i < len && offset + i < UART_NR_REGS; i++)
+		uart_write(&s->uart, offset + i, p[i]);
+}
+
+static const struct bus_ops serial_bus_ops = {
+	.read = serial_pio_read,
+	.write = serial_pio_write,
+};
+
+static void serial_destroy(void *opaque)
+{
+	struct serial_port *s = opaque;
+
+	uart_destroy(&s->uart);
+	free(s);
+}
+
+int serial_create(struct vm *vm, unsigned int index, struct chardev *chr)
+{
+	struct serial_port *s;
+	struct chardev_frontend fe;
+	int ret;
+
+	if (index >= MAX_SERIAL_PORTS)
+		return err_set(EINVAL, "at most %d serial ports", MAX_SERIAL_PORTS);
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->vm = vm;
+	s->chr = chr;
+	s->irq = serial_ports[index].irq;
+	uart_init(&s->uart, &serial_uart_ops, s);
+	ret = vm_add_cleanup(vm, serial_destroy, s);
+	if (ret) {
+		serial_destroy(s);
+		return ret;
+	}
+	ret = bus_register(&vm->pio, serial_ports[index].base, UART_NR_REGS, &serial_bus_ops, s);
+	if (ret)
+		return err_set(-ret, "COM%u: I/O ports 0x%x-0x%x are taken", index + 1,
+			       serial_ports[index].base, serial_ports[index].base + 7);
+	fe = (struct chardev_frontend){ .receive = serial_receive, .opaque = s };
+	return chardev_attach(chr, &fe);
+}

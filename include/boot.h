@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Loading a guest kernel and the CPU state it starts in.  Each boot format
+ * (PVH ELF now; Linux bzImage next) is a struct boot_loader in the table in
+ * firmware/boot.c, tried in order by probe().
+ */
+#ifndef KVMINI_BOOT_H
+#define KVMINI_BOOT_H
+
+#include <linux/kvm.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "guest_mem.h"
+
+struct boot_params_in {
+	const uint8_t *image; /* the -kernel file, whole */
+	size_t image_size;
+	const char *cmdline; /* may be NULL */
+};
+
+/* The boot CPU's initial state, as the loader wants it. */
+struct boot_cpu {
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+};
+
+struct boot_loader {
+	const char *name;
+	bool (*probe)(const uint8_t *image, size_t size);
+	/* 0 or -errno with err_set(). */
+	int (*load)(struct guest_mem *mem, const struct boot_params_in *in, struct boot_cpu *cpu);
+};
+
+/*
+ * Load @in into guest memory with the first loader that recognises it and
+ * fill @cpu.  0 or -errno with err_set() (e.g. "not a bootable kernel").
+ */
+int boot_load(struct guest_mem *mem, const struct boot_params_in *in, struct boot_cpu *cpu);
+
+/*
+ * Write kvmini's boot GDT (flat 32-bit code 0x10, data 0x18, TSS 0x20) and
+ * put @cpu in flat 32-bit protected mode with paging off.  0 or -EFAULT.
+ */
+int boot_cpu_flat32(struct guest_mem *mem, struct boot_cpu *cpu);
+
+/* Apply @cpu onto the state KVM gave the vCPU (keeps what @cpu leaves alone). */
+void boot_cpu_apply(const struct boot_cpu *cpu, struct kvm_regs *regs, struct kvm_sregs *sregs);
+
+#endif

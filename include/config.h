@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/* What the command line asked for: the input to building a VM. */
+#ifndef KVMINI_CONFIG_H
+#define KVMINI_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define MAX_SERIAL_PORTS 4
+#define MAX_DEVICE_ARGS	 64
+#define MAX_VCPUS	 255 /* xAPIC IDs */
+#define DEFAULT_RAM_SIZE (128ULL << 20)
+
+enum serial_backend {
+	SERIAL_STDIO,
+	SERIAL_FILE,
+	SERIAL_NONE,
+};
+
+struct serial_config {
+	enum serial_backend backend;
+	const char *path; /* SERIAL_FILE */
+};
+
+struct vm_config {
+	const char *kernel;
+	const char *cmdline;
+	const char *name;
+	uint64_t ram_size;
+	unsigned int nr_vcpus;
+	bool no_reboot;
+	bool nographic;
+	struct serial_config serial[MAX_SERIAL_PORTS];
+	unsigned int nr_serial;		      /* 0: the default, COM1 on stdio */
+	const char *devices[MAX_DEVICE_ARGS]; /* -device arguments, in order */
+	unsigned int nr_devices;
+	const char *kvm_path; /* /dev/kvm unless KVMINI_KVM_DEVICE says otherwise */
+};
+
+#endif

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/* The guest physical address map kvmini builds. */
+#ifndef KVMINI_LAYOUT_H
+#define KVMINI_LAYOUT_H
+
+#include "util.h"
+
+/* Low RAM ends here at the latest; the rest of RAM starts at 4 GiB. */
+#define LOW_RAM_LIMIT  0xc0000000ULL
+#define HIGH_RAM_START (4 * GIB)
+/* The 32-bit hole [LOW_RAM_LIMIT, 4 GiB) holds MMIO: PCI, IOAPIC, LAPIC. */
+#define IOAPIC_BASE 0xfec00000ULL
+#define LAPIC_BASE  0xfee00000ULL
+/* Pages KVM needs for its own use on Intel hosts, inside the hole. */
+#define KVM_IDENTITY_MAP_ADDR 0xfffbc000ULL
+#define KVM_TSS_ADDR	      0xfffbd000ULL
+
+/* Legacy holes in the first MiB, reported as reserved in the memory map. */
+#define EBDA_START	0x9fc00ULL
+#define BIOS_AREA_START 0xa0000ULL
+#define BIOS_AREA_END	0x100000ULL
+
+/* Where kvmini puts its boot data.  Kernels may not load over it. */
+#define BOOT_DATA_START	  0x1000ULL
+#define BOOT_GDT_ADDR	  0x1000ULL
+#define BOOT_INFO_ADDR	  0x2000ULL /* hvm_start_info, then its memory map */
+#define BOOT_CMDLINE_ADDR 0x20000ULL
+#define BOOT_CMDLINE_MAX  0x10000ULL /* including the NUL */
+#define BOOT_DATA_END	  (BOOT_CMDLINE_ADDR + BOOT_CMDLINE_MAX)
+
+/* The smallest guest: the boot data and a kernel at 1 MiB. */
+#define MIN_RAM_SIZE (2 * MIB)
+
+#endif

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * QEMU-style option values: "value,key=value,key=value".  The first element
+ * may omit its key (the "implied" key, e.g. the driver name of -device).  A
+ * literal comma inside a value is written ",,".
+ */
+#ifndef KVMINI_OPTS_H
+#define KVMINI_OPTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define OPTS_MAX 32
+
+struct opt {
+	char *key;
+	char *value;
+	bool used;
+};
+
+struct opts {
+	struct opt items[OPTS_MAX];
+	unsigned int nr;
+};
+
+/*
+ * Parse @str.  @implied_key names the key of a leading element without '='
+ * (NULL: every element needs a key).  0 or -EINVAL/-ENOMEM with err_set().
+ */
+int opts_parse(struct opts *o, const char *str, const char *implied_key);
+void opts_free(struct opts *o);
+
+/* Value of @key (marks it used), or NULL. */
+const char *opts_get(struct opts *o, const char *key);
+/* Typed getters: 0 when absent (out untouched), -EINVAL with err_set(). */
+int opts_get_u64(struct opts *o, const char *key, uint64_t *out);
+int opts_get_bool(struct opts *o, const char *key, bool *out);
+/* The first key nobody asked for, or NULL: callers reject it. */
+const char *opts_unused(const struct opts *o);
+
+#endif

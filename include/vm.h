@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/* A virtual machine: KVM handles, memory, buses, vCPUs and devices. */
+#ifndef KVMINI_VM_H
+#define KVMINI_VM_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "boot.h"
+#include "bus.h"
+#include "chardev.h"
+#include "config.h"
+#include "event_loop.h"
+#include "guest_mem.h"
+
+/* Exit statuses of the kvmini process. */
+#define EXIT_OK	       0
+#define EXIT_USAGE     1
+#define EXIT_VCPU_DIED 2 /* even: never produced by isa-debug-exit */
+
+struct vm;
+
+struct vcpu {
+	struct vm *vm;
+	unsigned int id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool thread_started;
+};
+
+struct vm_cleanup {
+	void (*fn)(void *opaque);
+	void *opaque;
+};
+
+#define VM_MAX_CLEANUPS 64
+
+struct vm {
+	const struct vm_config *cfg;
+	int kvm_fd;
+	int vm_fd;
+	size_t run_mmap_size;
+	struct kvm_cpuid2 *cpuid;
+
+	void *ram;
+	uint64_t ram_map_size;
+	struct guest_mem mem;
+
+	struct bus pio;
+	struct bus mmio;
+	struct event_loop loop;
+	int signal_fd;
+
+	struct vcpu *vcpus;
+	unsigned int nr_vcpus;
+	struct boot_cpu boot_cpu;
+
+	struct chardev serial_chr[MAX_SERIAL_PORTS];
+	unsigned int nr_serial_chr;
+
+	/* Torn down in reverse order of registration. */
+	struct vm_cleanup cleanups[VM_MAX_CLEANUPS];
+	unsigned int nr_cleanups;
+
+	atomic_bool exiting;
+	int exit_status;
+};
+
+/*
+ * Build the VM described by @cfg: KVM, memory, devices, guest image, vCPUs.
+ * 0 or -errno with err_msg() naming what failed (prefix with nothing: the
+ * message carries its own context).  On failure vm_destroy() still works.
+ */
+int vm_create(struct vm *vm, const struct vm_config *cfg);
+/* Run until something ends the VM; returns the process exit status. */
+int vm_run(struct vm *vm);
+void vm_destroy(struct vm *vm);
+
+/* End the VM with @status (the first request wins).  Any thread. */
+void vm_request_exit(struct vm *vm, int status);
+
+/* Drive ISA interrupt line @gsi of the in-kernel irqchip. */
+int vm_set_irq_line(struct vm *vm, unsigned int gsi, bool level);
+
+/* Register teardown work for something attached to @vm.  0 or -ENOSPC. */
+int vm_add_cleanup(struct vm *vm, void (*fn)(void *opaque), void *opaque);
+
+/* KVM plumbing (vmm/kvm.c). */
+int kvm_open(const char *path, int *kvm_fd);
+int kvm_vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned int id);
+int vcpu_start(struct vcpu *vcpu);
+void vcpu_kick(struct vcpu *vcpu);
+void vcpu_destroy(struct vcpu *vcpu);
+
+#endif

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install the Debian packages kvmini's build and tests need.  Idempotent:
+# nothing is fetched when everything is already there.
+set -euo pipefail
+
+packages=(
+	gcc make libc6-dev      # the build
+	libcmocka-dev           # unit tests
+	qemu-system-x86         # the peer for differential tests and benchmarks
+	clang-format            # style check
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "deps: all installed"
+	exit 0
+fi
+echo "deps: installing ${missing[*]}"
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "deps: done"

@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: MIT
+/*
+ * QEMU-compatible command line.  Options are looked up in one table; any
+ * option not in it is refused by name, so nothing a user types is silently
+ * ignored.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "error.h"
+#include "layout.h"
+#include "opts.h"
+#include "util.h"
+
+struct cli_option {
+	const char *name;
+	bool has_arg;
+	/* Returns a cli_action, or -errno with err_set() (message without the option name). */
+	int (*handle)(struct vm_config *cfg, const char *arg);
+};
+
+static int opt_kernel(struct vm_config *cfg, const char *arg)
+{
+	cfg->kernel = arg;
+	return CLI_RUN;
+}
+
+static int opt_append(struct vm_config *cfg, const char *arg)
+{
+	cfg->cmdline = arg;
+	return CLI_RUN;
+}
+
+static uint64_t host_ram(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+
+	return pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : UINT64_MAX;
+}
+
+static int opt_memory(struct vm_config *cfg, const char *arg)
+{
+	struct opts o;
+	const char *v;
+	uint64_t size;
+	int ret;
+
+	ret = opts_parse(&o, arg, "size");
+	if (ret)
+		return ret;
+	v = opts_get(&o, "size");
+	if (opts_unused(&o)) {
+		ret = err_set(EINVAL, "parameter '%s' is not supported (only size)",
+			      opts_unused(&o));
+		goto out;
+	}
+	if (!v || parse_size(v, MIB, &size)) {
+		ret = err_set(EINVAL, "not a size (examples: 512M, 2G)");
+		goto out;
+	}
+	if (size < MIN_RAM_SIZE) {
+		ret = err_set(EINVAL, "RAM size must be at least %lluM", MIN_RAM_SIZE / MIB);
+		goto out;
+	}
+	if (size > host_ram()) {
+		ret = err_set(EINVAL, "RAM size is more than this host's memory (%llu MiB)",
+			      (unsigned long long)(host_ram() / MIB));
+		goto out;
+	}
+	/* Memory slots work in pages. */
+	cfg->ram_size = (size + 4095) & ~4095ULL;
+	ret = CLI_RUN;
+out:
+	opts_free(&o);
+	return ret;
+}
+
+static int opt_smp(struct vm_config *cfg, const char *arg)
+{
+	struct opts o;
+	uint64_t n = 0;
+	int ret;
+
+	ret = opts_parse(&o, arg, "cpus");
+	if (ret)
+		return ret;
+	ret = opts_get_u64(&o, "cpus", &n);
+	if (ret)
+		goto out;
+	if (opts_unused(&o)) {
+		ret = err_set(EINVAL, "parameter '%s' is not supported yet (only the CPU count)",
+			      opts_unused(&o));
+		goto out;
+	}
+	if (n < 1 || n > MAX_VCPUS) {
+		ret = err_set(EINVAL, "the CPU count must be between 1 and %d", MAX_VCPUS);
+		goto out;
+	}
+	cfg->nr_vcpus = (unsigned int)n;
+	ret = CLI_RUN;
+out:
+	opts_free(&o);
+	return ret;
+}
+
+static int opt_nographic(struct vm_config *cfg, const char *arg)
+{
+	(void)arg;
+	cfg->nographic = true;
+	return CLI_RUN;
+}
+
+static int opt_no_reboot(struct vm_config *cfg, const char *arg)
+{
+	(void)arg;
+	cfg->no_reboot = true;
+	return CLI_RUN;
+}
+
+static int opt_serial(struct vm_config *cfg, const char *arg)
+{
+	struct serial_config *s;
+
+	if (cfg->nr_serial == MAX_SERIAL_PORTS)
+		return err_set(EINVAL, "at most %d serial ports", MAX_SERIAL_PORTS);
+	s = &cfg->serial[cfg->nr_serial];
+	if (!strcmp(arg, "stdio")) {
+		for (unsigned int i = 0; i < cfg->nr_serial; i++) {
+			if (cfg->serial[i].backend == SERIAL_STDIO)
+				return err_set(EINVAL, "only one serial port can use stdio");
+		}
+		s->backend = SERIAL_STDIO;
+	} else if (!strncmp(arg, "file:", 5) && arg[5]) {
+		s->backend = SERIAL_FILE;
+		s->path = arg + 5;
+	} else if (!strcmp(arg, "none") || !strcmp(arg, "null")) {
+		s->backend = SERIAL_NONE;
+	} else {
+		return err_set(EINVAL,
+			       "unsupported serial back end (use stdio, file:PATH or none)");
+	}
+	cfg->nr_serial++;
+	return CLI_RUN;
+}
+
+static int opt_device(struct vm_config *cfg, const char *arg)
+{
+	if (!strcmp(arg, "help") || !strcmp(arg, "?"))
+		return CLI_DEVICE_HELP;
+	if (cfg->nr_devices == MAX_DEVICE_ARGS)
+		return err_set(EINVAL, "too many devices (at most %d)", MAX_DEVICE_ARGS);
+	cfg->devices[cfg->nr_devices++] = arg;
+	return CLI_RUN;
+}
+
+static int opt_enable_kvm(struct vm_config *cfg, const char *arg)
+{
+	(void)cfg;
+	(void)arg;
+	return CLI_RUN;
+}
+
+static int opt_accel(struct vm_config *cfg, const char *arg)
+{
+	struct opts o;
+	const char *accel;
+	int ret;
+
+	(void)cfg;
+	ret = opts_parse(&o, arg, "accel");
+	if (ret)
+		return ret;
+	accel = opts_get(&o, "accel");
+	if (!accel || strcmp(accel, "kvm"))
+		ret = err_set(EINVAL, "only kvm is supported");
+	else if (opts_unused(&o))
+		ret = err_set(EINVAL, "parameter '%s' is not supported", opts_unused(&o));
+	else
+		ret = CLI_RUN;
+	opts_free(&o);
+	return ret;
+}
+
+static int opt_name(struct vm_config *cfg, const char *arg)
+{
+	if (strchr(arg, ','))
+		return err_set(EINVAL, "only a plain name is supported");
+	cfg->name = arg;
+	return CLI_RUN;
+}
+
+static int opt_help(struct vm_config *cfg, const char *arg)
+{
+	(void)cfg;
+	(void)arg;
+	return CLI_HELP;
+}
+
+static int opt_version(struct vm_config *cfg, const char *arg)
+{
+	(void)cfg;
+	(void)arg;
+	return CLI_VERSION;
+}
+
+static const struct cli_option cli_options[] = {
+	{ "kernel", true, opt_kernel },
+	{ "append", true, opt_append },
+	{ "m", true, opt_memory },
+	{ "smp", true, opt_smp },
+	{ "nographic", false, opt_nographic },
+	{ "serial", true, opt_serial },
+	{ "no-reboot", false, opt_no_reboot },
+	{ "device", true, opt_device },
+	{ "enable-kvm", false, opt_enable_kvm },
+	{ "accel", true, opt_accel },
+	{ "name", true, opt_name },
+	{ "h", false, opt_help },
+	{ "help", false, opt_help },
+	{ "version", false, opt_version },
+};
+
+void cli_usage(FILE *out)
+{
+	fputs("usage: kvmini [options]\n"
+	      "\n"
+	      "Boot a guest kernel on /dev/kvm.  Options follow qemu-system-x86_64:\n"
+	      "  -kernel FILE        guest kernel: a PVH ELF (with XEN_ELFNOTE_PHYS32_ENTRY)\n"
+	      "  -append STRING      kernel command line\n"
+	      "  -m SIZE             guest RAM, suffix K/M/G/T (default 128M; bare number: MiB)\n"
+	      "  -smp N              number of vCPUs (default 1)\n"
+	      "  -serial DEV         next serial port (COM1..COM4): stdio, file:PATH or none\n"
+	      "                      (default: COM1 on stdio)\n"
+	      "  -nographic          accepted; kvmini has no display, the console is always stdio\n"
+	      "  -no-reboot          accepted; kvmini always exits when the guest resets\n"
+	      "  -device DRIVER,...  add a device (-device help lists them)\n"
+	      "  -enable-kvm, -accel kvm\n"
+	      "                      accepted; kvmini always uses KVM\n"
+	      "  -name NAME          name of the guest\n"
+	      "  -h, -help           this help\n"
+	      "  -version            version\n"
+	      "\n"
+	      "Console: Ctrl-A h help, Ctrl-A x quit, Ctrl-A Ctrl-A send Ctrl-A.\n"
+	      "Exit status: 0 when the guest resets or powers off, (N << 1) | 1 when it writes N to\n"
+	      "isa-debug-exit, 1 for bad options, 2 when a vCPU stops on an error.\n",
+	      out);
+}
+
+int cli_parse(int argc, char **argv, struct vm_config *cfg)
+{
+	int action = CLI_RUN;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->ram_size = DEFAULT_RAM_SIZE;
+	cfg->nr_vcpus = 1;
+	err_clear();
+
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i], *name = arg + 1;
+		const struct cli_option *opt = NULL;
+		int ret;
+
+		if (arg[0] != '-' || !arg[1])
+			return err_set(EINVAL, "%s: unexpected argument (options start with -)",
+				       arg);
+		if (name[0] == '-')
+			name++;
+		for (size_t j = 0; j < ARRAY_SIZE(cli_options); j++) {
+			if (!strcmp(cli_options[j].name, name)) {
+				opt = &cli_options[j];
+				break;
+			}
+		}
+		if (!opt)
+			return err_set(EINVAL, "-%s: not supported", name);
+		if (opt->has_arg && i + 1 >= argc)
+			return err_set(EINVAL, "-%s: requires an argument", name);
+		ret = opt->handle(cfg, opt->has_arg ? argv[i + 1] : NULL);
+		if (ret < 0) {
+			char msg[512];
+
+			snprintf(msg, sizeof(msg), "%s", err_msg(ret));
+			return err_set(-ret, "-%s%s%s: %s", name, opt->has_arg ? " " : "",
+				       opt->has_arg ? argv[i + 1] : "", msg);
+		}
+		if (opt->has_arg)
+			i++;
+		if (ret != CLI_RUN && action == CLI_RUN)
+			action = ret;
+	}
+	if (action == CLI_RUN && !cfg->kernel)
+		return err_set(EINVAL, "no guest kernel: give one with -kernel FILE");
+	return action;
+}

@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: MIT
+/* Building, running and tearing down a VM, in one explicit order. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "device.h"
+#include "error.h"
+#include "layout.h"
+#include "opts.h"
+#include "vm.h"
+
+int vm_add_cleanup(struct vm *vm, void (*fn)(void *opaque), void *opaque)
+{
+	if (vm->nr_cleanups == VM_MAX_CLEANUPS)
+		return err_set(ENOSPC, "too many devices");
+	vm->cleanups[vm->nr_cleanups++] = (struct vm_cleanup){ fn, opaque };
+	return 0;
+}
+
+void vm_request_exit(struct vm *vm, int status)
+{
+	bool expected = false;
+
+	if (!atomic_compare_exchange_strong(&vm->exiting, &expected, true))
+		return;
+	vm->exit_status = status;
+	event_loop_stop(&vm->loop);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+}
+
+int vm_set_irq_line(struct vm *vm, unsigned int gsi, bool level)
+{
+	struct kvm_irq_level irq = { .irq = gsi, .level = level };
+
+	return ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) ? -errno : 0;
+}
+
+static int vm_setup_kvm(struct vm *vm)
+{
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	uint64_t identity = KVM_IDENTITY_MAP_ADDR;
+	int max_vcpus, ret;
+
+	ret = kvm_open(vm->cfg->kvm_path, &vm->kvm_fd);
+	if (ret)
+		return ret;
+	max_vcpus = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+	if (max_vcpus <= 0)
+		max_vcpus = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+	if (max_vcpus > 0 && vm->cfg->nr_vcpus > (unsigned int)max_vcpus)
+		return err_set(EINVAL, "-smp %u: this host's KVM allows at most %d vCPUs",
+			       vm->cfg->nr_vcpus, max_vcpus);
+	vm->run_mmap_size = (size_t)ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	do {
+		vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	} while (vm->vm_fd < 0 && errno == EINTR);
+	if (vm->vm_fd < 0)
+		return err_set(errno, "cannot create a VM: %s", strerror(errno));
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR) ||
+	    ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &identity))
+		return err_set(errno, "cannot place KVM's TSS: %s", strerror(errno));
+	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0))
+		return err_set(errno, "cannot create the in-kernel irqchip: %s", strerror(errno));
+	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit))
+		return err_set(errno, "cannot create the in-kernel PIT: %s", strerror(errno));
+	return 0;
+}
+
+static int vm_add_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, void *hva)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = slot,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uintptr_t)hva,
+	};
+
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r))
+		return err_set(errno, "cannot add guest memory: %s", strerror(errno));
+	return guest_mem_add(&vm->mem, gpa, size, hva);
+}
+
+/* RAM below the 32-bit hole, the rest from 4 GiB up. */
+static int vm_setup_ram(struct vm *vm)
+{
+	uint64_t size = vm->cfg->ram_size;
+	uint64_t low = size < LOW_RAM_LIMIT ? size : LOW_RAM_LIMIT;
+	int ret;
+
+	vm->ram = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (vm->ram == MAP_FAILED) {
+		vm->ram = NULL;
+		return err_set(errno, "-m: cannot allocate %llu MiB of guest RAM: %s",
+			       (unsigned long long)(size >> 20), strerror(errno));
+	}
+	vm->ram_map_size = size;
+	ret = vm_add_slot(vm, 0, 0, low, vm->ram);
+	if (!ret && size > low)
+		ret = vm_add_slot(vm, 1, HIGH_RAM_START, size - low, (uint8_t *)vm->ram + low);
+	return ret;
+}
+
+static int vm_load_kernel(struct vm *vm)
+{
+	const char *path = vm->cfg->kernel;
+	struct boot_params_in in = { .cmdline = vm->cfg->cmdline };
+	struct stat st;
+	void *image;
+	int fd, ret;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_set(errno, "-kernel %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size == 0) {
+		close(fd);
+		return err_set(EINVAL, "-kernel %s: not a regular, non-empty file", path);
+	}
+	image = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (image == MAP_FAILED)
+		return err_set(errno, "-kernel %s: %s", path, strerror(errno));
+	in.image = image;
+	in.image_size = (size_t)st.st_size;
+	ret = boot_load(&vm->mem, &in, &vm->boot_cpu);
+	munmap(image, (size_t)st.st_size);
+	if (ret) {
+		char msg[400];
+
+		snprintf(msg, sizeof(msg), "%s", err_msg(ret));
+		return err_set(-ret, "-kernel %s: %s", path, msg);
+	}
+	return 0;
+}
+
+static int vm_setup_cpuid(struct vm *vm)
+{
+	for (unsigned int nent = 64; nent <= 4096; nent *= 2) {
+		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + nent * sizeof(c->entries[0]));
+
+		if (!c)
+			return -ENOMEM;
+		c->nent = nent;
+		if (!ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c)) {
+			vm->cpuid = c;
+			return 0;
+		}
+		free(c);
+		if (errno != E2BIG)
+			break;
+	}
+	return err_set(errno, "KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
+}
+
+static void vm_quit_hook(void *opaque)
+{
+	pr_err("terminated by the console escape (Ctrl-A x)");
+	vm_request_exit(opaque, EXIT_OK);
+}
+
+static int vm_setup_serial(struct vm *vm)
+{
+	const struct vm_config *cfg = vm->cfg;
+	struct chardev_hooks hooks = { .quit = vm_quit_hook, .opaque = vm };
+	struct serial_config def = { .backend = SERIAL_STDIO };
+	unsigned int n = cfg->nr_serial ? cfg->nr_serial : 1;
+
+	for (unsigned int i = 0; i < n; i++) {
+		const struct serial_config *s = cfg->nr_serial ? &cfg->serial[i] : &def;
+		struct chardev *chr = &vm->serial_chr[i];
+		int ret = 0;
+
+		switch (s->backend) {
+		case SERIAL_STDIO:
+			ret = chardev_open_stdio(chr, &vm->loop, true, &hooks);
+			break;
+		case SERIAL_FILE:
+			ret = chardev_open_file(chr, s->path);
+			break;
+		case SERIAL_NONE:
+			chardev_open_null(chr);
+			break;
+		}
+		vm->nr_serial_chr = i + 1;
+		if (ret)
+			return ret;
+		/* -serial none leaves the port out, as in QEMU. */
+		if (s->backend != SERIAL_NONE) {
+			ret = serial_create(vm, i, chr);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+static int vm_add_devices(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->cfg->nr_devices; i++) {
+		const char *arg = vm->cfg->devices[i];
+		const struct device_driver *drv;
+		struct opts o;
+		int ret = opts_parse(&o, arg, "driver");
+
+		if (!ret) {
+			drv = device_find(opts_get(&o, "driver"));
+			if (!drv)
+				ret = err_set(ENOENT, "unknown device (-device help lists them)");
+			else
+				ret = drv->create(vm, &o);
+			if (!ret && opts_unused(&o))
+				ret = err_set(EINVAL, "unknown parameter '%s'", opts_unused(&o));
+		}
+		opts_free(&o);
+		if (ret) {
+			char msg[400];
+
+			snprintf(msg, sizeof(msg), "%s", err_msg(ret));
+			return err_set(-ret, "-device %s: %s", arg, msg);
+		}
+	}
+	return 0;
+}
+
+int vm_create(struct vm *vm, const struct vm_config *cfg)
+{
+	int ret;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->cfg = cfg;
+	vm->kvm_fd = vm->vm_fd = vm->signal_fd = -1;
+	vm->loop.epfd = vm->loop.wake_fd = -1;
+	ret = bus_init(&vm->pio, "pio");
+	if (!ret)
+		ret = bus_init(&vm->mmio, "mmio");
+	if (!ret)
+		ret = event_loop_init(&vm->loop);
+	if (ret)
+		return err_set(-ret, "cannot initialise: %s", strerror(-ret));
+	ret = vm_setup_kvm(vm);
+	if (!ret)
+		ret = vm_setup_ram(vm);
+	if (!ret)
+		ret = vm_load_kernel(vm);
+	if (!ret)
+		ret = vm_setup_cpuid(vm);
+	if (!ret)
+		ret = i8042_create(vm);
+	if (!ret)
+		ret = vm_add_devices(vm);
+	if (!ret)
+		ret = vm_setup_serial(vm);
+	if (ret)
+		return ret;
+	vm->vcpus = calloc(cfg->nr_vcpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < cfg->nr_vcpus; i++) {
+		vm->vcpus[i].fd = -1;
+		vm->nr_vcpus = i + 1;
+		ret = kvm_vcpu_create(vm, &vm->vcpus[i], i);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static void vm_signal_event(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	if (read(vm->signal_fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	pr_err("terminating on signal %u", si.ssi_signo);
+	vm_request_exit(vm, EXIT_OK);
+}
+
+int vm_run(struct vm *vm)
+{
+	sigset_t set;
+	int ret;
+
+	/* Termination signals are handled on the event loop; threads inherit the mask. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	vm->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (vm->signal_fd < 0 ||
+	    event_loop_add(&vm->loop, vm->signal_fd, EPOLLIN, vm_signal_event, vm)) {
+		pr_err("cannot set up signal handling: %s", strerror(errno));
+		return EXIT_USAGE;
+	}
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		ret = vcpu_start(&vm->vcpus[i]);
+		if (ret) {
+			pr_err("%s", err_msg(ret));
+			vm_request_exit(vm, EXIT_USAGE);
+			break;
+		}
+	}
+	ret = event_loop_run(&vm->loop);
+	if (ret) {
+		pr_err("event loop failed: %s", strerror(-ret));
+		vm_request_exit(vm, EXIT_VCPU_DIED);
+	}
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_destroy(&vm->vcpus[i]);
+	return vm->exit_status;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_destroy(&vm->vcpus[i]);
+	free(vm->vcpus);
+	vm->vcpus = NULL;
+	vm->nr_vcpus = 0;
+	for (unsigned int i = 0; i < vm->nr_serial_chr; i++)
+		chardev_close(&vm->serial_chr[i]);
+	while (vm->nr_cleanups) {
+		struct vm_cleanup *c = &vm->cleanups[--vm->nr_cleanups];
+
+		c->fn(c->opaque);
+	}
+	if (vm->signal_fd >= 0)
+		close(vm->signal_fd);
+	free(vm->cpuid);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	if (vm->ram)
+		munmap(vm->ram, vm->ram_map_size);
+	event_loop_destroy(&vm->loop);
+	bus_destroy(&vm->mmio);
+	bus_destroy(&vm->pio);
+}
