@@ -96,7 +96,7 @@ static const struct bus_range *bus_find(const struct bus *bus, uint64_t addr, ui
 	if (i == bus->nr_ranges || !len)
 		return NULL;
 	r = &bus->ranges[i];
-	if (addr < r->base || addr + len < addr || addr - r->base + len > r->len)
+	if (addr < r->base || len > r->len - (addr - r->base))
 		return NULL;
 	return r;
 }

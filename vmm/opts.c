@@ -57,7 +57,7 @@ int opts_parse(struct opts *o, const char *str, const char *implied_key)
 			*eq = '\0';
 			it->key = elem;
 			it->value = strdup(eq + 1);
-		} else if (o->nr == 1 && implied_key) {
+		} else if (o->nr == 1 && implied_key && elem[0]) {
 			it->key = strdup(implied_key);
 			it->value = elem;
 		} else {

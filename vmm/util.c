@@ -8,13 +8,22 @@
 
 int parse_u64(const char *s, uint64_t *out)
 {
+	const char *digits = s;
+	int base = 10;
 	char *end;
 	unsigned long long v;
 
-	if (!s || !*s || *s == '-' || isspace((unsigned char)*s))
+	if (!s)
+		return -EINVAL;
+	/* Decimal unless 0x: a leading zero does not mean octal. */
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		digits = s + 2;
+		base = 16;
+	}
+	if (!isxdigit((unsigned char)*digits))
 		return -EINVAL;
 	errno = 0;
-	v = strtoull(s, &end, 0);
+	v = strtoull(digits, &end, base);
 	if (errno == ERANGE)
 		return -ERANGE;
 	if (*end)
