@@ -64,7 +64,7 @@ int chardev_open_file(struct chardev *c, const char *path)
 	chardev_init(c);
 	c->out_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (c->out_fd < 0)
-		return err_set(errno, "%s: cannot open for writing: %s", path, strerror(errno));
+		return -errno;
 	c->own_out = true;
 	return 0;
 }

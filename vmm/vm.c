@@ -48,7 +48,6 @@ int vm_set_irq_line(struct vm *vm, unsigned int gsi, bool level)
 
 static int vm_setup_kvm(struct vm *vm)
 {
-	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
 	uint64_t identity = KVM_IDENTITY_MAP_ADDR;
 	int max_vcpus, ret;
 
@@ -70,6 +69,17 @@ static int vm_setup_kvm(struct vm *vm)
 	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR) ||
 	    ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &identity))
 		return err_set(errno, "cannot place KVM's TSS: %s", strerror(errno));
+	return 0;
+}
+
+/*
+ * Memory slots go in before the irqchip: with an irqchip, every slot change
+ * waits for an SRCU grace period (milliseconds on nested hosts).
+ */
+static int vm_setup_irqchip(struct vm *vm)
+{
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+
 	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0))
 		return err_set(errno, "cannot create the in-kernel irqchip: %s", strerror(errno));
 	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit))
@@ -187,6 +197,8 @@ static int vm_setup_serial(struct vm *vm)
 			break;
 		case SERIAL_FILE:
 			ret = chardev_open_file(chr, s->path);
+			if (ret)
+				ret = err_set(-ret, "-serial file:%s: %s", s->path, strerror(-ret));
 			break;
 		case SERIAL_NONE:
 			chardev_open_null(chr);
@@ -252,15 +264,17 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	if (!ret)
 		ret = vm_setup_ram(vm);
 	if (!ret)
+		ret = vm_setup_irqchip(vm);
+	if (!ret)
 		ret = vm_load_kernel(vm);
 	if (!ret)
 		ret = vm_setup_cpuid(vm);
 	if (!ret)
 		ret = i8042_create(vm);
 	if (!ret)
-		ret = vm_add_devices(vm);
-	if (!ret)
 		ret = vm_setup_serial(vm);
+	if (!ret)
+		ret = vm_add_devices(vm);
 	if (ret)
 		return ret;
 	vm->vcpus = calloc(cfg->nr_vcpus, sizeof(*vm->vcpus));
