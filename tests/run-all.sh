@@ -21,7 +21,8 @@ run_unit() {
 		out=$("$bin" 2>&1)
 		status=$?
 		ok=$(grep -c '^\[       OK \]' <<<"$out")
-		bad=$(grep -c '^\[  FAILED  \] test' <<<"$out")
+		bad=$(sed -nE 's/^\[  FAILED  \] ([0-9]+) test\(s\), listed below.*/\1/p' <<<"$out")
+		bad=${bad:-0}
 		if [ "$status" -ne 0 ] && [ "$bad" -eq 0 ]; then
 			bad=1 # crashed before cmocka could report
 		fi
