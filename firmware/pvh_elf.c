@@ -182,7 +182,13 @@ static int pvh_write_start_info(struct guest_mem *mem, const char *cmdline)
 static int pvh_load(struct guest_mem *mem, const struct boot_params_in *in, struct boot_cpu *cpu)
 {
 	uint64_t entry;
-	int ret = pvh_elf_entry(in->image, in->image_size, &entry);
+	int ret;
+
+	if (in->initrd)
+		return err_set(ENOTSUP, "-initrd is not supported with PVH kernels yet");
+	if (in->dtb)
+		return err_set(ENOTSUP, "-dtb needs a bzImage kernel (the Linux boot protocol)");
+	ret = pvh_elf_entry(in->image, in->image_size, &entry);
 
 	if (!ret)
 		ret = pvh_load_segments(mem, in->image, in->image_size, entry);

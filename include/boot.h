@@ -17,7 +17,12 @@
 struct boot_params_in {
 	const uint8_t *image; /* the -kernel file, whole */
 	size_t image_size;
-	const char *cmdline; /* may be NULL */
+	const char *cmdline;   /* may be NULL */
+	const uint8_t *initrd; /* the -initrd file, whole; NULL when none */
+	size_t initrd_size;
+	const uint8_t *dtb; /* the -dtb file, whole; NULL when none */
+	size_t dtb_size;
+	uint64_t rsdp_addr; /* guest address of the ACPI RSDP; 0 when none */
 };
 
 /* The boot CPU's initial state, as the loader wants it. */

@@ -25,6 +25,8 @@ struct serial_config {
 struct vm_config {
 	const char *kernel;
 	const char *cmdline;
+	const char *initrd;
+	const char *dtb;
 	const char *name;
 	uint64_t ram_size;
 	unsigned int nr_vcpus;

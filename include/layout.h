@@ -28,6 +28,15 @@
 #define BOOT_CMDLINE_MAX  0x10000ULL /* including the NUL */
 #define BOOT_DATA_END	  (BOOT_CMDLINE_ADDR + BOOT_CMDLINE_MAX)
 
+/*
+ * Platform tables live in the reserved BIOS area, where legacy scans look for
+ * them: ACPI (RSDP first, 16-byte aligned) and then the MP table.
+ */
+#define ACPI_TABLES_ADDR 0xe0000ULL
+#define ACPI_TABLES_END	 0xf0000ULL
+#define MPTABLE_ADDR	 0xf0000ULL
+#define MPTABLE_END	 0x100000ULL
+
 /* The smallest guest: the boot data and a kernel at 1 MiB. */
 #define MIN_RAM_SIZE (2 * MIB)
 

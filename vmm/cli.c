@@ -28,6 +28,18 @@ static int opt_kernel(struct vm_config *cfg, const char *arg)
 	return CLI_RUN;
 }
 
+static int opt_initrd(struct vm_config *cfg, const char *arg)
+{
+	cfg->initrd = arg;
+	return CLI_RUN;
+}
+
+static int opt_dtb(struct vm_config *cfg, const char *arg)
+{
+	cfg->dtb = arg;
+	return CLI_RUN;
+}
+
 static int opt_append(struct vm_config *cfg, const char *arg)
 {
 	cfg->cmdline = arg;
@@ -209,6 +221,8 @@ static int opt_version(struct vm_config *cfg, const char *arg)
 static const struct cli_option cli_options[] = {
 	{ "kernel", true, opt_kernel },
 	{ "append", true, opt_append },
+	{ "initrd", true, opt_initrd },
+	{ "dtb", true, opt_dtb },
 	{ "m", true, opt_memory },
 	{ "smp", true, opt_smp },
 	{ "nographic", false, opt_nographic },
@@ -230,6 +244,8 @@ void cli_usage(FILE *out)
 	      "Boot a guest kernel on /dev/kvm.  Options follow qemu-system-x86_64:\n"
 	      "  -kernel FILE        guest kernel: a PVH ELF (with XEN_ELFNOTE_PHYS32_ENTRY)\n"
 	      "  -append STRING      kernel command line\n"
+	      "  -initrd FILE        initial ramdisk\n"
+	      "  -dtb FILE           device tree blob handed to the kernel\n"
 	      "  -m SIZE             guest RAM, suffix K/M/G/T (default 128M; bare number: MiB)\n"
 	      "  -smp N              number of vCPUs (default 1)\n"
 	      "  -serial DEV         next serial port (COM1..COM4): stdio, file:PATH or none\n"

@@ -122,36 +122,59 @@ static int vm_setup_ram(struct vm *vm)
 	return ret;
 }
 
-static int vm_load_kernel(struct vm *vm)
+/* Map the file an option names, read-only and whole.  0 or -errno + err_set(). */
+static int map_file(const char *opt, const char *path, const uint8_t **data, size_t *size)
 {
-	const char *path = vm->cfg->kernel;
-	struct boot_params_in in = { .cmdline = vm->cfg->cmdline };
 	struct stat st;
-	void *image;
-	int fd, ret;
+	void *p;
+	int fd;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return err_set(errno, "-kernel %s: %s", path, strerror(errno));
+		return err_set(errno, "%s %s: %s", opt, path, strerror(errno));
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size == 0) {
 		close(fd);
-		return err_set(EINVAL, "-kernel %s: not a regular, non-empty file", path);
+		return err_set(EINVAL, "%s %s: not a regular, non-empty file", opt, path);
 	}
-	image = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
-	if (image == MAP_FAILED)
-		return err_set(errno, "-kernel %s: %s", path, strerror(errno));
-	in.image = image;
-	in.image_size = (size_t)st.st_size;
-	ret = boot_load(&vm->mem, &in, &vm->boot_cpu);
-	munmap(image, (size_t)st.st_size);
-	if (ret) {
-		char msg[400];
-
-		snprintf(msg, sizeof(msg), "%s", err_msg(ret));
-		return err_set(-ret, "-kernel %s: %s", path, msg);
-	}
+	if (p == MAP_FAILED)
+		return err_set(errno, "%s %s: %s", opt, path, strerror(errno));
+	*data = p;
+	*size = (size_t)st.st_size;
 	return 0;
+}
+
+static void unmap_file(const uint8_t *data, size_t size)
+{
+	if (data)
+		munmap((void *)data, size);
+}
+
+static int vm_load_kernel(struct vm *vm)
+{
+	const struct vm_config *cfg = vm->cfg;
+	struct boot_params_in in = { .cmdline = cfg->cmdline };
+	int ret;
+
+	ret = map_file("-kernel", cfg->kernel, &in.image, &in.image_size);
+	if (!ret && cfg->initrd)
+		ret = map_file("-initrd", cfg->initrd, &in.initrd, &in.initrd_size);
+	if (!ret && cfg->dtb)
+		ret = map_file("-dtb", cfg->dtb, &in.dtb, &in.dtb_size);
+	if (!ret) {
+		ret = boot_load(&vm->mem, &in, &vm->boot_cpu);
+		if (ret) {
+			char msg[400];
+
+			snprintf(msg, sizeof(msg), "%s", err_msg(ret));
+			ret = err_set(-ret, "-kernel %s: %s", cfg->kernel, msg);
+		}
+	}
+	unmap_file(in.dtb, in.dtb_size);
+	unmap_file(in.initrd, in.initrd_size);
+	unmap_file(in.image, in.image_size);
+	return ret;
 }
 
 static int vm_setup_cpuid(struct vm *vm)
