@@ -20,7 +20,8 @@ int parse_u64(const char *s, uint64_t *out)
 		digits = s + 2;
 		base = 16;
 	}
-	if (!isxdigit((unsigned char)*digits))
+	/* strtoull would skip blanks and signs, and take a second 0x in base 16. */
+	if (!isxdigit((unsigned char)digits[0]) || (base == 16 && tolower(digits[1]) == 'x'))
 		return -EINVAL;
 	errno = 0;
 	v = strtoull(digits, &end, base);
