@@ -138,6 +138,9 @@ static void rx_push(struct uart16550 *u, uint8_t byte)
 {
 	if (u->rx_count == rx_capacity(u)) {
 		u->lsr |= LSR_OE;
+		/* Without FIFO the new character overwrites the holding register. */
+		if (!fifo_on(u))
+			u->rx_fifo[u->rx_head] = byte;
 		return;
 	}
 	u->rx_fifo[(u->rx_head + u->rx_count) % UART_FIFO_SIZE] = byte;

@@ -54,10 +54,15 @@ static bool in_file(const Elf64_Phdr *ph, size_t size)
 static int pvh_scan_notes(const uint8_t *p, uint64_t len, uint64_t *entry)
 {
 	while (len >= sizeof(Elf64_Nhdr)) {
-		const Elf64_Nhdr *nh = (const Elf64_Nhdr *)p;
-		uint64_t name_sz = ((uint64_t)nh->n_namesz + 3) & ~3ULL;
-		uint64_t desc_sz = ((uint64_t)nh->n_descsz + 3) & ~3ULL;
-		const uint8_t *name = p + sizeof(*nh), *desc = name + name_sz;
+		Elf64_Nhdr note, *nh = &note;
+		uint64_t name_sz, desc_sz;
+		const uint8_t *name = p + sizeof(note), *desc;
+
+		/* The file decides the alignment: copy the header out. */
+		memcpy(&note, p, sizeof(note));
+		name_sz = ((uint64_t)note.n_namesz + 3) & ~3ULL;
+		desc_sz = ((uint64_t)note.n_descsz + 3) & ~3ULL;
+		desc = name + name_sz;
 
 		if (name_sz > len - sizeof(*nh) || desc_sz > len - sizeof(*nh) - name_sz)
 			return err_set(ENOEXEC, "malformed ELF note (sizes exceed the segment)");
@@ -122,8 +127,11 @@ static int pvh_load_segments(struct guest_mem *mem, const uint8_t *image, size_t
 
 		if (ph[i].p_type != PT_LOAD || !memsz)
 			continue;
-		if (!in_file(&ph[i], size) || ph[i].p_filesz > memsz)
+		if (!in_file(&ph[i], size))
 			return err_set(ENOEXEC, "ELF segment %u lies outside the file", i);
+		if (ph[i].p_filesz > memsz)
+			return err_set(ENOEXEC,
+				       "ELF segment %u has more file bytes than memory bytes", i);
 		dst = guest_mem_ptr(mem, pa, memsz);
 		if (!dst)
 			return err_set(ENOMEM,

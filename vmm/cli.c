@@ -198,8 +198,11 @@ static int opt_accel(struct vm_config *cfg, const char *arg)
 
 static int opt_name(struct vm_config *cfg, const char *arg)
 {
-	if (strchr(arg, ','))
-		return err_set(EINVAL, "only a plain name is supported");
+	/* QEMU's "-name guest=NAME"; other -name keys are not supported. */
+	if (!strncmp(arg, "guest=", 6))
+		arg += 6;
+	if (strchr(arg, ',') || strchr(arg, '='))
+		return err_set(EINVAL, "only a plain name or guest=NAME is supported");
 	cfg->name = arg;
 	return CLI_RUN;
 }
