@@ -11,6 +11,7 @@ enum cli_action {
 	CLI_HELP,
 	CLI_VERSION,
 	CLI_DEVICE_HELP,
+	CLI_CPU_HELP,
 };
 
 /*

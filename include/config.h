@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cpuid.h"
+
 #define MAX_SERIAL_PORTS 4
 #define MAX_DEVICE_ARGS	 64
 #define MAX_VCPUS	 255 /* xAPIC IDs */
@@ -30,6 +32,9 @@ struct vm_config {
 	const char *name;
 	uint64_t ram_size;
 	unsigned int nr_vcpus;
+	struct cpu_topology topo;
+	struct cpu_config cpu;
+	const char *cpu_arg; /* the -cpu argument, for messages */
 	bool no_reboot;
 	bool nographic;
 	struct serial_config serial[MAX_SERIAL_PORTS];

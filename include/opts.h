@@ -28,6 +28,8 @@ struct opts {
  * (NULL: every element needs a key).  0 or -EINVAL/-ENOMEM with err_set().
  */
 int opts_parse(struct opts *o, const char *str, const char *implied_key);
+/* Like opts_parse(), and "+name"/"-name" mean name=on/name=off (for -cpu). */
+int opts_parse_flags(struct opts *o, const char *str, const char *implied_key);
 void opts_free(struct opts *o);
 
 /* Value of @key (marks it used), or NULL. */

@@ -92,30 +92,20 @@ out:
 
 static int opt_smp(struct vm_config *cfg, const char *arg)
 {
-	struct opts o;
-	uint64_t n = 0;
+	int ret = smp_parse(arg, &cfg->nr_vcpus, &cfg->topo);
+
+	return ret ? ret : CLI_RUN;
+}
+
+static int opt_cpu(struct vm_config *cfg, const char *arg)
+{
 	int ret;
 
-	ret = opts_parse(&o, arg, "cpus");
-	if (ret)
-		return ret;
-	ret = opts_get_u64(&o, "cpus", &n);
-	if (ret)
-		goto out;
-	if (opts_unused(&o)) {
-		ret = err_set(EINVAL, "parameter '%s' is not supported yet (only the CPU count)",
-			      opts_unused(&o));
-		goto out;
-	}
-	if (n < 1 || n > MAX_VCPUS) {
-		ret = err_set(EINVAL, "the CPU count must be between 1 and %d", MAX_VCPUS);
-		goto out;
-	}
-	cfg->nr_vcpus = (unsigned int)n;
-	ret = CLI_RUN;
-out:
-	opts_free(&o);
-	return ret;
+	if (!strcmp(arg, "help") || !strcmp(arg, "?"))
+		return CLI_CPU_HELP;
+	ret = cpu_parse(arg, &cfg->cpu);
+	cfg->cpu_arg = arg;
+	return ret ? ret : CLI_RUN;
 }
 
 static int opt_nographic(struct vm_config *cfg, const char *arg)
@@ -222,21 +212,14 @@ static int opt_version(struct vm_config *cfg, const char *arg)
 }
 
 static const struct cli_option cli_options[] = {
-	{ "kernel", true, opt_kernel },
-	{ "append", true, opt_append },
-	{ "initrd", true, opt_initrd },
-	{ "dtb", true, opt_dtb },
-	{ "m", true, opt_memory },
-	{ "smp", true, opt_smp },
-	{ "nographic", false, opt_nographic },
-	{ "serial", true, opt_serial },
-	{ "no-reboot", false, opt_no_reboot },
-	{ "device", true, opt_device },
-	{ "enable-kvm", false, opt_enable_kvm },
-	{ "accel", true, opt_accel },
-	{ "name", true, opt_name },
-	{ "h", false, opt_help },
-	{ "help", false, opt_help },
+	{ "kernel", true, opt_kernel },	   { "append", true, opt_append },
+	{ "initrd", true, opt_initrd },	   { "dtb", true, opt_dtb },
+	{ "m", true, opt_memory },	   { "smp", true, opt_smp },
+	{ "cpu", true, opt_cpu },	   { "nographic", false, opt_nographic },
+	{ "serial", true, opt_serial },	   { "no-reboot", false, opt_no_reboot },
+	{ "device", true, opt_device },	   { "enable-kvm", false, opt_enable_kvm },
+	{ "accel", true, opt_accel },	   { "name", true, opt_name },
+	{ "h", false, opt_help },	   { "help", false, opt_help },
 	{ "version", false, opt_version },
 };
 
@@ -250,7 +233,11 @@ void cli_usage(FILE *out)
 	      "  -initrd FILE        initial ramdisk\n"
 	      "  -dtb FILE           device tree blob handed to the kernel\n"
 	      "  -m SIZE             guest RAM, suffix K/M/G/T (default 128M; bare number: MiB)\n"
-	      "  -smp N              number of vCPUs (default 1)\n"
+	      "  -smp N[,sockets=S][,cores=C][,threads=T][,maxcpus=M]\n"
+	      "                      vCPUs (default 1) and the topology the guest sees\n"
+	      "  -cpu MODEL[,+feat][,-feat]\n"
+	      "                      CPU model: host (default), baseline (x86-64-v2); feature\n"
+	      "                      masks by /proc/cpuinfo name (-cpu help lists them)\n"
 	      "  -serial DEV         next serial port (COM1..COM4): stdio, file:PATH or none\n"
 	      "                      (default: COM1 on stdio)\n"
 	      "  -nographic          accepted; kvmini has no display, the console is always stdio\n"
@@ -275,6 +262,7 @@ int cli_parse(int argc, char **argv, struct vm_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->ram_size = DEFAULT_RAM_SIZE;
 	cfg->nr_vcpus = 1;
+	cfg->topo = (struct cpu_topology){ 1, 1, 1, 1 };
 	err_clear();
 
 	for (int i = 1; i < argc; i++) {

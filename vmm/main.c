@@ -31,6 +31,9 @@ int main(int argc, char **argv)
 	case CLI_DEVICE_HELP:
 		device_list();
 		return EXIT_OK;
+	case CLI_CPU_HELP:
+		cpu_list_features();
+		return EXIT_OK;
 	}
 	cfg.kvm_path = getenv("KVMINI_KVM_DEVICE");
 	if (!cfg.kvm_path || !*cfg.kvm_path)

@@ -30,7 +30,7 @@ static char *opts_take(const char **s, bool *more)
 	return out;
 }
 
-int opts_parse(struct opts *o, const char *str, const char *implied_key)
+static int opts_parse_common(struct opts *o, const char *str, const char *implied_key, bool flags)
 {
 	const char *p = str;
 	bool more = true;
@@ -60,6 +60,10 @@ int opts_parse(struct opts *o, const char *str, const char *implied_key)
 		} else if (o->nr == 1 && implied_key && elem[0]) {
 			it->key = strdup(implied_key);
 			it->value = elem;
+		} else if (flags && (elem[0] == '+' || elem[0] == '-') && elem[1]) {
+			it->key = strdup(elem + 1);
+			it->value = strdup(elem[0] == '+' ? "on" : "off");
+			free(elem);
 		} else {
 			int ret = elem[0] ? err_set(EINVAL, "parameter '%s' needs a value (%s=...)",
 						    elem, elem)
@@ -88,6 +92,16 @@ int opts_parse(struct opts *o, const char *str, const char *implied_key)
 		}
 	}
 	return 0;
+}
+
+int opts_parse(struct opts *o, const char *str, const char *implied_key)
+{
+	return opts_parse_common(o, str, implied_key, false);
+}
+
+int opts_parse_flags(struct opts *o, const char *str, const char *implied_key)
+{
+	return opts_parse_common(o, str, implied_key, true);
 }
 
 void opts_free(struct opts *o)

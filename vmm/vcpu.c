@@ -8,44 +8,53 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "cpuid.h"
 #include "error.h"
 #include "util.h"
 #include "vm.h"
 
 #define SIG_VCPU_KICK SIGUSR1
 
-static void vcpu_set_cpuid(struct vcpu *vcpu, struct kvm_cpuid2 *cpuid)
+/* This vCPU's CPUID: the model, feature masks and topology from the command line. */
+static int vcpu_set_cpuid(struct vcpu *vcpu)
 {
-	for (uint32_t i = 0; i < cpuid->nent; i++) {
-		struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+	const struct vm_config *cfg = vcpu->vm->cfg;
+	/* Room for the topology leaves cpuid_build() adds. */
+	unsigned int max = vcpu->vm->cpuid->nent + 8;
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + max * sizeof(c->entries[0]));
+	int ret;
 
-		switch (e->function) {
-		case 1:
-			/* Initial APIC ID; tell the guest it runs on a hypervisor. */
-			e->ebx = (e->ebx & 0x00ffffff) | (vcpu->id << 24);
-			e->ecx |= 1u << 31;
-			break;
-		case 0xb:
-		case 0x1f:
-			e->edx = vcpu->id; /* x2APIC ID */
-			break;
-		}
+	if (!c)
+		return -ENOMEM;
+	ret = cpuid_build(vcpu->vm->cpuid, &cfg->cpu, &cfg->topo, vcpu->id, c, max);
+	if (ret) {
+		char msg[300];
+
+		snprintf(msg, sizeof(msg), "%s", err_msg(ret));
+		ret = err_set(-ret, "-cpu %s: %s", cfg->cpu_arg ? cfg->cpu_arg : "host", msg);
+	} else if (ioctl(vcpu->fd, KVM_SET_CPUID2, c)) {
+		ret = err_set(errno, "vCPU %u: KVM_SET_CPUID2: %s", vcpu->id, strerror(errno));
 	}
+	free(c);
+	return ret;
 }
 
 int kvm_vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned int id)
 {
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
+	int ret;
 
 	vcpu->vm = vm;
 	vcpu->id = id;
-	vcpu->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, id);
+	/* KVM's vCPU id is the initial APIC ID: the topology's, not the index. */
+	vcpu->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, topo_apic_id(&vm->cfg->topo, id));
 	if (vcpu->fd < 0)
 		return err_set(errno, "cannot create vCPU %u: %s", id, strerror(errno));
 	vcpu->run = mmap(NULL, vm->run_mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
@@ -53,9 +62,9 @@ int kvm_vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned int id)
 		vcpu->run = NULL;
 		return err_set(errno, "cannot map vCPU %u: %s", id, strerror(errno));
 	}
-	vcpu_set_cpuid(vcpu, vm->cpuid);
-	if (ioctl(vcpu->fd, KVM_SET_CPUID2, vm->cpuid))
-		return err_set(errno, "vCPU %u: KVM_SET_CPUID2: %s", id, strerror(errno));
+	ret = vcpu_set_cpuid(vcpu);
+	if (ret)
+		return ret;
 	if (id != 0)
 		return 0; /* APs wait in the in-kernel LAPIC for INIT/SIPI */
 	if (ioctl(vcpu->fd, KVM_GET_REGS, &regs) || ioctl(vcpu->fd, KVM_GET_SREGS, &sregs))

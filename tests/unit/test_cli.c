@@ -164,16 +164,20 @@ static void test_smp(void **state)
 static void test_smp_refused(void **state)
 {
 	(void)state;
-	PARSE_FAILS("-smp 0: the CPU count must be between 1 and 255", "-kernel", "k", "-smp", "0");
-	PARSE_FAILS("-smp 256: the CPU count must be between 1 and 255", "-kernel", "k", "-smp",
-		    "256");
-	PARSE_FAILS("-smp 4294967297: the CPU count must be between 1 and 255", "-kernel", "k",
-		    "-smp", "4294967297");
-	PARSE_FAILS("-smp sockets=2: parameter 'sockets' is not supported yet (only the CPU count)",
-		    "-kernel", "k", "-smp", "sockets=2");
-	PARSE_FAILS("-smp 4,sockets=1: parameter 'sockets' is not supported yet (only the CPU "
-		    "count)",
-		    "-kernel", "k", "-smp", "4,sockets=1");
+	PARSE_FAILS("-smp 0: cpus must be between 1 and 255", "-kernel", "k", "-smp", "0");
+	PARSE_FAILS("-smp 256: cpus must be between 1 and 255", "-kernel", "k", "-smp", "256");
+	PARSE_FAILS("-smp 4294967297: cpus must be between 1 and 255", "-kernel", "k", "-smp",
+		    "4294967297");
+	PARSE_FAILS("-smp 3,cores=2: sockets (1) * cores (2) * threads (1) must equal maxcpus (3)",
+		    "-kernel", "k", "-smp", "3,cores=2");
+	PARSE_FAILS("-smp 4,maxcpus=2: the CPU count must be between 1 and maxcpus (2)", "-kernel",
+		    "k", "-smp", "4,maxcpus=2");
+	PARSE_FAILS("-smp 4,dies=2: unknown parameter 'dies' (cpus, sockets, cores, threads, "
+		    "maxcpus)",
+		    "-kernel", "k", "-smp", "4,dies=2");
+	PARSE_FAILS("-smp 240,sockets=3,cores=80: this topology needs APIC IDs above 254 (x2APIC), "
+		    "which kvmini does not support yet",
+		    "-kernel", "k", "-smp", "240,sockets=3,cores=80");
 	PARSE_FAILS("-smp abc: cpus=abc: not a number", "-kernel", "k", "-smp", "abc");
 	PARSE_FAILS("-smp -1: cpus=-1: not a number", "-kernel", "k", "-smp", "-1");
 }
@@ -329,8 +333,7 @@ static void test_long_forms(void **state)
 	assert_int_equal(cfg.nr_serial, 1);
 	assert_true(cfg.nographic);
 	/* Errors name the option with one dash. */
-	PARSE_FAILS("-smp 0: the CPU count must be between 1 and 255", "--kernel", "k", "--smp",
-		    "0");
+	PARSE_FAILS("-smp 0: cpus must be between 1 and 255", "--kernel", "k", "--smp", "0");
 	PARSE_FAILS("-vnc: not supported", "--vnc", ":0");
 }
 
