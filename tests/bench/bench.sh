@@ -62,6 +62,9 @@ command -v "$QEMU" >/dev/null 2>&1 && HAVE_QEMU=1
 
 VMS=(kvmini)
 ((HAVE_QEMU)) && VMS+=(qemu)
+# The host's floor: any VMM with an in-kernel irqchip pays this (mostly KVM's VM teardown).
+KVMFLOOR=$HELPERS/kvmfloor
+[[ -x $KVMFLOOR ]] && VMS+=(floor)
 
 # measure VM: one runstat run, its line appended to $WORK/VM
 measure() {
@@ -70,6 +73,7 @@ measure() {
 	case $1 in
 	kvmini) line=$("$RUNSTAT" -t "$BENCH_TIMEOUT" -- "$KVMINI" "${VM_ARGS[@]}") ;;
 	qemu) line=$("$RUNSTAT" -t "$BENCH_TIMEOUT" -- "$QEMU" -M microvm -accel kvm "${VM_ARGS[@]}") ;;
+	floor) line=$("$RUNSTAT" -t "$BENCH_TIMEOUT" -- "$KVMFLOOR") ;;
 	esac
 	[[ $line == wall_us=* ]] || die "runstat failed for $1"
 	echo "$line" >>"$WORK/$1"
@@ -144,6 +148,9 @@ echo "wall ms  = time from fork() to the VMM process being reaped (exec, VM setu
 echo "           teardown), CLOCK_MONOTONIC, measured by runstat; stdin/stdout/stderr /dev/null"
 echo "RSS MiB  = peak resident set size of the VMM process (wait4() ru_maxrss)"
 echo "status   = the VMM's exit status (all runs; should match between the VMMs)"
+[[ -x $KVMFLOOR ]] &&
+	echo "floor    = tests/helpers/kvmfloor: create a VM with RAM, in-kernel irqchip, PIT and one" &&
+	echo "           vCPU, run one OUT instruction, exit — the host's cost that no VMM avoids"
 echo
 printf '%-8s %16s %18s %21s  %s\n' VMM "median wall ms" "wall ms min..max" \
 	"median peak RSS MiB" status
@@ -163,6 +170,15 @@ if ((HAVE_QEMU)); then
 			printf "QEMU/kvmini ratio of median peak RSS:  %s  (above 1: kvmini uses less memory)\n",
 				ratio(qr, kr)
 		}'
+	if [[ -x $KVMFLOOR ]]; then
+		awk -v qw="${WALL[qemu]}" -v kw="${WALL[kvmini]}" -v fw="${WALL[floor]}" '
+			BEGIN {
+				printf "time above the floor: kvmini %.2f ms, QEMU %.2f ms", kw - fw, qw - fw
+				if (kw - fw > 0.5)
+					printf " (QEMU/kvmini %.1fx)", (qw - fw) / (kw - fw)
+				printf "\n"
+			}'
+	fi
 	[[ $(statuses "$WORK/kvmini") == "$(statuses "$WORK/qemu")" ]] ||
 		echo "warning: the exit statuses differ between kvmini and QEMU"
 else
