@@ -13,7 +13,7 @@ SAN_FLAGS ?=
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -MMD -MP $(SAN_FLAGS)
 LDFLAGS += $(SAN_FLAGS)
-LDLIBS += -lpthread
+LDLIBS += -lpthread -lfdt
 
 LIB_SRCS := $(filter-out vmm/main.c,$(wildcard vmm/*.c)) $(wildcard devices/*.c) \
 	$(wildcard firmware/*.c)
@@ -28,6 +28,7 @@ HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 all: $(BUILD)/kvmini guests $(UNIT_BINS) $(HELPER_BINS)
 
 include guests/guests.mk
+include guests/bzimage/bzimage.mk
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

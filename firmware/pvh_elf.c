@@ -2,7 +2,8 @@
 /*
  * PVH direct boot of an ELF kernel: load its PT_LOAD segments at their
  * physical addresses, find XEN_ELFNOTE_PHYS32_ENTRY, and start the CPU in
- * flat 32-bit protected mode with paging off and %ebx -> hvm_start_info.
+ * flat 32-bit protected mode with paging off and %ebx -> hvm_start_info
+ * (command line, memory map, RSDP, the -initrd as module 0).
  * Every offset and size read from the file is checked against the file and
  * every load address against guest RAM.
  */
@@ -15,7 +16,16 @@
 #include "layout.h"
 #include "pvh.h"
 
-#define PVH_MEMMAP_ADDR (BOOT_INFO_ADDR + 0x40)
+#define PVH_MEMMAP_ADDR	 (BOOT_INFO_ADDR + 0x40)
+#define PVH_MODLIST_ADDR (PVH_MEMMAP_ADDR + E820_MAX_ENTRIES * sizeof(struct hvm_memmap_entry))
+
+/* One module (the -initrd) in hvm_start_info's module list. */
+struct hvm_modlist_entry {
+	uint64_t paddr;
+	uint64_t size;
+	uint64_t cmdline_paddr;
+	uint64_t reserved;
+} __attribute__((packed));
 
 static bool pvh_probe(const uint8_t *image, size_t size)
 {
@@ -111,8 +121,9 @@ int pvh_elf_entry(const uint8_t *image, size_t size, uint64_t *entry)
 				"with PVH support (CONFIG_PVH=y for Linux)");
 }
 
+/* Load the PT_LOAD segments; *end is the end of the highest one. */
 static int pvh_load_segments(struct guest_mem *mem, const uint8_t *image, size_t size,
-			     uint64_t entry)
+			     uint64_t entry, uint64_t *end)
 {
 	const Elf64_Ehdr *eh;
 	const Elf64_Phdr *ph;
@@ -150,6 +161,8 @@ static int pvh_load_segments(struct guest_mem *mem, const uint8_t *image, size_t
 		memset(dst + ph[i].p_filesz, 0, memsz - ph[i].p_filesz);
 		if (entry >= pa && entry - pa < memsz)
 			entry_loaded = true;
+		if (pa + memsz > *end)
+			*end = pa + memsz;
 	}
 	if (!entry_loaded)
 		return err_set(ENOEXEC, "PVH entry 0x%llx is not inside a loaded segment",
@@ -157,15 +170,40 @@ static int pvh_load_segments(struct guest_mem *mem, const uint8_t *image, size_t
 	return 0;
 }
 
-static int pvh_write_start_info(struct guest_mem *mem, const char *cmdline)
+/* The -initrd as module 0: high in RAM below 4 GiB, above the kernel and the first MiB. */
+static int pvh_load_initrd(struct guest_mem *mem, const struct boot_params_in *in,
+			   uint64_t kernel_end, struct hvm_start_info *si)
+{
+	uint64_t floor = kernel_end > BIOS_AREA_END ? kernel_end : BIOS_AREA_END, addr;
+	struct hvm_modlist_entry mod;
+
+	if (boot_place_high(mem, in->initrd_size, floor, 4 * GIB, &addr))
+		return err_set(ENOMEM,
+			       "-initrd: %llu MiB initrd does not fit in RAM between the kernel "
+			       "and 4 GiB with -m %lluM: give more memory with -m",
+			       (unsigned long long)((in->initrd_size + MIB - 1) / MIB),
+			       (unsigned long long)(guest_mem_total(mem) / MIB));
+	mod = (struct hvm_modlist_entry){ .paddr = addr, .size = in->initrd_size };
+	if (guest_mem_write(mem, addr, in->initrd, in->initrd_size) ||
+	    guest_mem_write(mem, PVH_MODLIST_ADDR, &mod, sizeof(mod)))
+		return err_set(EFAULT, "no RAM for the initrd");
+	si->nr_modules = 1;
+	si->modlist_paddr = PVH_MODLIST_ADDR;
+	return 0;
+}
+
+static int pvh_write_start_info(struct guest_mem *mem, const struct boot_params_in *in,
+				uint64_t kernel_end)
 {
 	struct hvm_start_info si = {
 		.magic = HVM_START_MAGIC,
 		.version = HVM_START_VERSION,
 		.cmdline_paddr = BOOT_CMDLINE_ADDR,
+		.rsdp_paddr = in->rsdp_addr,
 		.memmap_paddr = PVH_MEMMAP_ADDR,
 	};
 	struct e820_entry e820[E820_MAX_ENTRIES];
+	const char *cmdline = in->cmdline;
 	size_t len = cmdline ? strlen(cmdline) : 0;
 	int n = e820_build(mem, e820, E820_MAX_ENTRIES);
 
@@ -181,6 +219,12 @@ static int pvh_write_start_info(struct guest_mem *mem, const char *cmdline)
 			return err_set(EFAULT, "no RAM for the boot data");
 	}
 	si.memmap_entries = (uint32_t)n;
+	if (in->initrd) {
+		int ret = pvh_load_initrd(mem, in, kernel_end, &si);
+
+		if (ret)
+			return ret;
+	}
 	if (guest_mem_write(mem, BOOT_CMDLINE_ADDR, cmdline ? cmdline : "", len + 1) ||
 	    guest_mem_write(mem, BOOT_INFO_ADDR, &si, sizeof(si)))
 		return err_set(EFAULT, "no RAM for the boot data");
@@ -189,19 +233,17 @@ static int pvh_write_start_info(struct guest_mem *mem, const char *cmdline)
 
 static int pvh_load(struct guest_mem *mem, const struct boot_params_in *in, struct boot_cpu *cpu)
 {
-	uint64_t entry;
+	uint64_t entry, kernel_end = 0;
 	int ret;
 
-	if (in->initrd)
-		return err_set(ENOTSUP, "-initrd is not supported with PVH kernels yet");
 	if (in->dtb)
 		return err_set(ENOTSUP, "-dtb needs a bzImage kernel (the Linux boot protocol)");
 	ret = pvh_elf_entry(in->image, in->image_size, &entry);
 
 	if (!ret)
-		ret = pvh_load_segments(mem, in->image, in->image_size, entry);
+		ret = pvh_load_segments(mem, in->image, in->image_size, entry, &kernel_end);
 	if (!ret)
-		ret = pvh_write_start_info(mem, in->cmdline);
+		ret = pvh_write_start_info(mem, in, kernel_end);
 	if (!ret)
 		ret = boot_cpu_flat32(mem, cpu);
 	if (ret)

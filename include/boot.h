@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Loading a guest kernel and the CPU state it starts in.  Each boot format
- * (PVH ELF now; Linux bzImage next) is a struct boot_loader in the table in
+ * (PVH ELF, Linux bzImage) is a struct boot_loader in the table in
  * firmware/boot.c, tried in order by probe().
  */
 #ifndef KVMINI_BOOT_H
@@ -49,6 +49,22 @@ int boot_load(struct guest_mem *mem, const struct boot_params_in *in, struct boo
  * put @cpu in flat 32-bit protected mode with paging off.  0 or -EFAULT.
  */
 int boot_cpu_flat32(struct guest_mem *mem, struct boot_cpu *cpu);
+
+/*
+ * Write kvmini's long-mode boot GDT (64-bit code 0x10, data 0x18, 64-bit TSS
+ * 0x20) and identity page tables for the first 4 GiB (2 MiB pages) into the
+ * boot data area, and put @cpu in 64-bit mode with paging on and interrupts
+ * off.  0 or -EFAULT.
+ */
+int boot_cpu_long_mode(struct guest_mem *mem, struct boot_cpu *cpu);
+
+/*
+ * Find the highest page-aligned @addr with [addr, addr + size) inside one
+ * RAM region and inside [floor, limit): where an initrd goes.  0, or -ENOSPC
+ * (no message recorded: the caller knows what did not fit).
+ */
+int boot_place_high(const struct guest_mem *mem, uint64_t size, uint64_t floor, uint64_t limit,
+		    uint64_t *addr);
 
 /* Apply @cpu onto the state KVM gave the vCPU (keeps what @cpu leaves alone). */
 void boot_cpu_apply(const struct boot_cpu *cpu, struct kvm_regs *regs, struct kvm_sregs *sregs);

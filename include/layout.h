@@ -5,6 +5,8 @@
 
 #include "util.h"
 
+#define GUEST_PAGE_SIZE 0x1000ULL
+
 /* Low RAM ends here at the latest; the rest of RAM starts at 4 GiB. */
 #define LOW_RAM_LIMIT  0xc0000000ULL
 #define HIGH_RAM_START (4 * GIB)
@@ -21,12 +23,19 @@
 #define BIOS_AREA_END	0x100000ULL
 
 /* Where kvmini puts its boot data.  Kernels may not load over it. */
-#define BOOT_DATA_START	  0x1000ULL
-#define BOOT_GDT_ADDR	  0x1000ULL
-#define BOOT_INFO_ADDR	  0x2000ULL /* hvm_start_info, then its memory map */
-#define BOOT_CMDLINE_ADDR 0x20000ULL
-#define BOOT_CMDLINE_MAX  0x10000ULL /* including the NUL */
-#define BOOT_DATA_END	  (BOOT_CMDLINE_ADDR + BOOT_CMDLINE_MAX)
+#define BOOT_DATA_START	    0x1000ULL
+#define BOOT_GDT_ADDR	    0x1000ULL
+#define BOOT_INFO_ADDR	    0x2000ULL /* hvm_start_info, then its memory map */
+#define BOOT_ZERO_PAGE_ADDR 0x3000ULL /* Linux boot_params */
+/* Long-mode identity map of the first 4 GiB: PML4, PDPT, then 4 PDs of 2 MiB pages. */
+#define BOOT_PML4_ADDR 0x4000ULL
+#define BOOT_PDPT_ADDR 0x5000ULL
+#define BOOT_PD_ADDR   0x6000ULL /* to 0xa000 */
+/* The Linux setup_data chain (the -dtb), up to the command line. */
+#define BOOT_SETUP_DATA_ADDR 0xa000ULL
+#define BOOT_CMDLINE_ADDR    0x20000ULL
+#define BOOT_CMDLINE_MAX     0x10000ULL /* including the NUL */
+#define BOOT_DATA_END	     (BOOT_CMDLINE_ADDR + BOOT_CMDLINE_MAX)
 
 /*
  * Platform tables live in the reserved BIOS area, where legacy scans look for

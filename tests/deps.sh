@@ -5,9 +5,11 @@ set -euo pipefail
 
 packages=(
 	gcc make libc6-dev      # the build
+	libfdt-dev              # -dtb checks
 	libcmocka-dev           # unit tests
 	qemu-system-x86         # the peer for differential tests and benchmarks
 	clang-format            # style check
+	acpica-tools            # iasl: the ACPI table unit test decodes kvmini's tables
 )
 
 missing=()

@@ -168,7 +168,11 @@ static int vm_load_kernel(struct vm *vm)
 			char msg[400];
 
 			snprintf(msg, sizeof(msg), "%s", err_msg(ret));
-			ret = err_set(-ret, "-kernel %s: %s", cfg->kernel, msg);
+			/* A message about another option (-initrd, -dtb) names it already. */
+			if (msg[0] == '-')
+				ret = err_set(-ret, "%s", msg);
+			else
+				ret = err_set(-ret, "-kernel %s: %s", cfg->kernel, msg);
 		}
 	}
 	unmap_file(in.dtb, in.dtb_size);

@@ -44,8 +44,9 @@ int main(void)
 		return fail("mmap");
 	memcpy((char *)ram + 0x1000, code, sizeof(code));
 	slot.userspace_addr = (unsigned long)ram;
-	if (ioctl(vm, KVM_SET_TSS_ADDR, 0xfffbd000UL) || ioctl(vm, KVM_SET_USER_MEMORY_REGION, &slot) ||
-	    ioctl(vm, KVM_CREATE_IRQCHIP, 0) || ioctl(vm, KVM_CREATE_PIT2, &pit))
+	if (ioctl(vm, KVM_SET_TSS_ADDR, 0xfffbd000UL) ||
+	    ioctl(vm, KVM_SET_USER_MEMORY_REGION, &slot) || ioctl(vm, KVM_CREATE_IRQCHIP, 0) ||
+	    ioctl(vm, KVM_CREATE_PIT2, &pit))
 		return fail("VM set-up");
 	vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
 	if (vcpu < 0)
