@@ -18,6 +18,7 @@
 #include "error.h"
 #include "util.h"
 #include "vm.h"
+#include "x86_insn.h"
 
 #define SIG_VCPU_KICK SIGUSR1
 
@@ -187,6 +188,17 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 		vm_request_exit(vcpu->vm, EXIT_OK);
 		return false;
 	case KVM_EXIT_INTERNAL_ERROR:
+		if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION) {
+			char msg[512];
+			int ret = insn_fallback(vcpu);
+
+			if (!ret)
+				return true;
+			snprintf(msg, sizeof(msg), "KVM could not emulate an instruction: %s",
+				 err_msg(ret));
+			vcpu_die(vcpu, msg);
+			return false;
+		}
 		snprintf(why, sizeof(why), "KVM internal error %u (%s)", run->internal.suberror,
 			 internal_suberror(run->internal.suberror));
 		break;
