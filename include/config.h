@@ -35,6 +35,7 @@ struct vm_config {
 	struct cpu_topology topo;
 	struct cpu_config cpu;
 	const char *cpu_arg; /* the -cpu argument, for messages */
+	bool debug_insn;     /* -d insn: report userspace-completed instructions at exit */
 	bool no_reboot;
 	bool nographic;
 	struct serial_config serial[MAX_SERIAL_PORTS];

@@ -197,6 +197,21 @@ static int opt_name(struct vm_config *cfg, const char *arg)
 	return CLI_RUN;
 }
 
+/* -d ITEM[,ITEM]: diagnostics printed to stderr. */
+static int opt_debug(struct vm_config *cfg, const char *arg)
+{
+	for (const char *p = arg; *p;) {
+		size_t n = strcspn(p, ",");
+
+		if (n == 4 && !strncmp(p, "insn", 4))
+			cfg->debug_insn = true;
+		else
+			return err_set(EINVAL, "unknown item '%.*s' (known: insn)", (int)n, p);
+		p += n + (p[n] == ',');
+	}
+	return CLI_RUN;
+}
+
 static int opt_help(struct vm_config *cfg, const char *arg)
 {
 	(void)cfg;
@@ -220,7 +235,7 @@ static const struct cli_option cli_options[] = {
 	{ "device", true, opt_device },	   { "enable-kvm", false, opt_enable_kvm },
 	{ "accel", true, opt_accel },	   { "name", true, opt_name },
 	{ "h", false, opt_help },	   { "help", false, opt_help },
-	{ "version", false, opt_version },
+	{ "version", false, opt_version }, { "d", true, opt_debug },
 };
 
 void cli_usage(FILE *out)
@@ -228,7 +243,8 @@ void cli_usage(FILE *out)
 	fputs("usage: kvmini [options]\n"
 	      "\n"
 	      "Boot a guest kernel on /dev/kvm.  Options follow qemu-system-x86_64:\n"
-	      "  -kernel FILE        guest kernel: a PVH ELF (with XEN_ELFNOTE_PHYS32_ENTRY)\n"
+	      "  -kernel FILE        guest kernel: a Linux bzImage, or an ELF with a PVH entry\n"
+	      "                      note (XEN_ELFNOTE_PHYS32_ENTRY), e.g. vmlinux\n"
 	      "  -append STRING      kernel command line\n"
 	      "  -initrd FILE        initial ramdisk\n"
 	      "  -dtb FILE           device tree blob handed to the kernel\n"
@@ -246,6 +262,8 @@ void cli_usage(FILE *out)
 	      "  -enable-kvm, -accel kvm\n"
 	      "                      accepted; kvmini always uses KVM\n"
 	      "  -name NAME          name of the guest\n"
+	      "  -d insn             at exit, count the instructions kvmini completed because\n"
+	      "                      KVM could not emulate them\n"
 	      "  -h, -help           this help\n"
 	      "  -version            version\n"
 	      "\n"

@@ -7,6 +7,7 @@
 #include "device.h"
 #include "error.h"
 #include "vm.h"
+#include "x86_insn.h"
 
 #define KVMINI_VERSION "0.1.0"
 
@@ -48,6 +49,8 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	status = vm_run(&vm);
+	if (cfg.debug_insn)
+		x86_emu_print_stats(stderr);
 	vm_destroy(&vm);
 	return status;
 }

@@ -67,6 +67,18 @@ t_insn_qemu_kvm() {
 	expect_stdout_line 'insn: 0 failed'
 }
 
+# -d insn counts what kvmini completed: int3 reaches kvmini on PVM hosts only.
+t_insn_debug() {
+	need_guest insn
+	boot kvmini -d insn -kernel "$GUESTS/insn.elf"
+	expect_status 0
+	expect_stderr_contains 'instructions kvmini completed for KVM'
+	if grep -q 'insn: PASS int3-rip' "$T_DIR/stdout" && [[ -e /sys/module/kvm_pvm ]]; then
+		expect_stderr_match '^  int3 +1 +0$'
+	fi
+}
+
 t_run 'insn[kvmini]' t_insn_kvmini
+t_run 'insn.debug-counts[kvmini]' t_insn_debug
 t_run 'insn[tcg]' t_insn_tcg
 t_run 'insn[qemu-kvm]' t_insn_qemu_kvm

@@ -392,6 +392,20 @@ static void test_no_stale_message(void **state)
 	assert_string_equal(err_msg(EINVAL), strerror(EINVAL));
 }
 
+static void test_debug_items(void **state)
+{
+	struct vm_config cfg;
+
+	(void)state;
+	assert_int_equal(PARSE(&cfg, "-kernel", "k"), CLI_RUN);
+	assert_false(cfg.debug_insn);
+	assert_int_equal(PARSE(&cfg, "-kernel", "k", "-d", "insn"), CLI_RUN);
+	assert_true(cfg.debug_insn);
+	PARSE_FAILS("-d int: unknown item 'int' (known: insn)", "-kernel", "k", "-d", "int");
+	PARSE_FAILS("-d insn,cpu: unknown item 'cpu' (known: insn)", "-kernel", "k", "-d",
+		    "insn,cpu");
+}
+
 static void test_usage(void **state)
 {
 	char *text = NULL;
@@ -434,6 +448,7 @@ int main(void)
 		cmocka_unit_test(test_bare_word),
 		cmocka_unit_test(test_no_kernel),
 		cmocka_unit_test(test_no_stale_message),
+		cmocka_unit_test(test_debug_items),
 		cmocka_unit_test(test_usage),
 	};
 
