@@ -5,6 +5,7 @@
 
 #include "device.h"
 #include "error.h"
+#include "layout.h"
 #include "uart16550.h"
 #include "vm.h"
 
@@ -13,16 +14,6 @@ struct serial_port {
 	struct vm *vm;
 	struct chardev *chr;
 	unsigned int irq;
-};
-
-static const struct {
-	uint16_t base;
-	uint8_t irq;
-} serial_ports[MAX_SERIAL_PORTS] = {
-	{ 0x3f8, 4 },
-	{ 0x2f8, 3 },
-	{ 0x3e8, 4 },
-	{ 0x2e8, 3 },
 };
 
 static void serial_set_irq(void *opaque, bool level)
@@ -104,17 +95,18 @@ int serial_create(struct vm *vm, unsigned int index, struct chardev *chr)
 		return -ENOMEM;
 	s->vm = vm;
 	s->chr = chr;
-	s->irq = serial_ports[index].irq;
+	s->irq = serial_port_irq(index);
 	uart_init(&s->uart, &serial_uart_ops, s);
 	ret = vm_add_cleanup(vm, serial_destroy, s);
 	if (ret) {
 		serial_destroy(s);
 		return ret;
 	}
-	ret = bus_register(&vm->pio, serial_ports[index].base, UART_NR_REGS, &serial_bus_ops, s);
+	ret = bus_register(&vm->pio, serial_port_base(index), SERIAL_PORT_LEN, &serial_bus_ops, s);
 	if (ret)
 		return err_set(-ret, "COM%u: I/O ports 0x%x-0x%x are taken", index + 1,
-			       serial_ports[index].base, serial_ports[index].base + 7);
+			       serial_port_base(index),
+			       serial_port_base(index) + SERIAL_PORT_LEN - 1);
 	fe = (struct chardev_frontend){ .receive = serial_receive, .opaque = s };
 	return chardev_attach(chr, &fe);
 }

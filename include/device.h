@@ -10,6 +10,7 @@
 #include "opts.h"
 
 struct vm;
+struct acpi_pm;
 
 struct device_driver {
 	const char *name;
@@ -28,5 +29,6 @@ void device_list(void);
 /* Built-in platform devices, created for every VM from its config. */
 int i8042_create(struct vm *vm);
 int serial_create(struct vm *vm, unsigned int index, struct chardev *chr);
+int acpi_pm_create(struct vm *vm, uint16_t base, unsigned int sci_gsi, struct acpi_pm **pm);
 
 #endif

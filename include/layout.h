@@ -3,6 +3,8 @@
 #ifndef KVMINI_LAYOUT_H
 #define KVMINI_LAYOUT_H
 
+#include <stdint.h>
+
 #include "util.h"
 
 #define GUEST_PAGE_SIZE 0x1000ULL
@@ -45,6 +47,20 @@
 #define ACPI_TABLES_END	 0xf0000ULL
 #define MPTABLE_ADDR	 0xf0000ULL
 #define MPTABLE_END	 0x100000ULL
+
+/* The PC serial ports COM1..COM4: I/O base (8 ports each) and ISA IRQ. */
+#define SERIAL_PORT_LEN 8
+static inline uint16_t serial_port_base(unsigned int index)
+{
+	static const uint16_t bases[] = { 0x3f8, 0x2f8, 0x3e8, 0x2e8 };
+
+	return bases[index];
+}
+
+static inline uint8_t serial_port_irq(unsigned int index)
+{
+	return index % 2 ? 3 : 4;
+}
 
 /* The smallest guest: the boot data and a kernel at 1 MiB. */
 #define MIN_RAM_SIZE (2 * MIB)

@@ -22,6 +22,7 @@
 #define EXIT_VCPU_DIED 2 /* even: never produced by isa-debug-exit */
 
 struct vm;
+struct acpi_pm;
 
 struct vcpu {
 	struct vm *vm;
@@ -59,6 +60,8 @@ struct vm {
 	unsigned int nr_vcpus;
 	struct boot_cpu boot_cpu;
 
+	struct acpi_pm *acpi_pm; /* the power button, for the control plane */
+
 	struct chardev serial_chr[MAX_SERIAL_PORTS];
 	unsigned int nr_serial_chr;
 
@@ -88,6 +91,10 @@ int vm_set_irq_line(struct vm *vm, unsigned int gsi, bool level);
 
 /* Register teardown work for something attached to @vm.  0 or -ENOSPC. */
 int vm_add_cleanup(struct vm *vm, void (*fn)(void *opaque), void *opaque);
+
+/* Interrupt routing, ACPI/MP tables and the PM block (vmm/platform.c). */
+int platform_setup_irq_routing(struct vm *vm);
+int platform_setup_tables(struct vm *vm, uint64_t *rsdp);
 
 /* KVM plumbing (vmm/kvm.c). */
 int kvm_open(const char *path, int *kvm_fd);

@@ -84,7 +84,7 @@ static int vm_setup_irqchip(struct vm *vm)
 		return err_set(errno, "cannot create the in-kernel irqchip: %s", strerror(errno));
 	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit))
 		return err_set(errno, "cannot create the in-kernel PIT: %s", strerror(errno));
-	return 0;
+	return platform_setup_irq_routing(vm);
 }
 
 static int vm_add_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, void *hva)
@@ -151,10 +151,10 @@ static void unmap_file(const uint8_t *data, size_t size)
 		munmap((void *)data, size);
 }
 
-static int vm_load_kernel(struct vm *vm)
+static int vm_load_kernel(struct vm *vm, uint64_t rsdp)
 {
 	const struct vm_config *cfg = vm->cfg;
-	struct boot_params_in in = { .cmdline = cfg->cmdline };
+	struct boot_params_in in = { .cmdline = cfg->cmdline, .rsdp_addr = rsdp };
 	int ret;
 
 	ret = map_file("-kernel", cfg->kernel, &in.image, &in.image_size);
@@ -274,6 +274,7 @@ static int vm_add_devices(struct vm *vm)
 
 int vm_create(struct vm *vm, const struct vm_config *cfg)
 {
+	uint64_t rsdp = 0;
 	int ret;
 
 	memset(vm, 0, sizeof(*vm));
@@ -293,7 +294,9 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	if (!ret)
 		ret = vm_setup_irqchip(vm);
 	if (!ret)
-		ret = vm_load_kernel(vm);
+		ret = platform_setup_tables(vm, &rsdp);
+	if (!ret)
+		ret = vm_load_kernel(vm, rsdp);
 	if (!ret)
 		ret = vm_setup_cpuid(vm);
 	if (!ret)
