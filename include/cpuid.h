@@ -26,6 +26,12 @@ enum cpu_model {
 
 struct cpu_config {
 	enum cpu_model model;
+	/*
+	 * Hide the paravirtual features that work by hypercall (PV IPIs, PV
+	 * spinlock kicks, PV yield) unless asked for: set where the host's
+	 * KVM does not complete a guest's VMCALL.
+	 */
+	bool no_hypercalls;
 	unsigned int nr_changes;
 	struct {
 		unsigned int feature; /* index into the feature table */

@@ -174,6 +174,22 @@ const struct cpu_feature cpu_features[] = {
 	F("lm", 0x80000001, 0, R_EDX, 29, B),
 	F("3dnowext", 0x80000001, 0, R_EDX, 30, N),
 	F("3dnow", 0x80000001, 0, R_EDX, 31, N),
+	/* KVM paravirtual features (leaf 0x40000001 EAX), by QEMU's names */
+	F("kvmclock", 0x40000001, 0, R_EAX, 0, B),
+	F("kvm-nopiodelay", 0x40000001, 0, R_EAX, 1, B),
+	F("kvmclock2", 0x40000001, 0, R_EAX, 3, B),
+	F("kvm-asyncpf", 0x40000001, 0, R_EAX, 4, B),
+	F("kvm-steal-time", 0x40000001, 0, R_EAX, 5, B),
+	F("kvm-pv-eoi", 0x40000001, 0, R_EAX, 6, B),
+	F("kvm-pv-unhalt", 0x40000001, 0, R_EAX, 7, B),
+	F("kvm-pv-tlb-flush", 0x40000001, 0, R_EAX, 9, B),
+	F("kvm-asyncpf-vmexit", 0x40000001, 0, R_EAX, 10, B),
+	F("kvm-pv-ipi", 0x40000001, 0, R_EAX, 11, B),
+	F("kvm-poll-control", 0x40000001, 0, R_EAX, 12, B),
+	F("kvm-pv-sched-yield", 0x40000001, 0, R_EAX, 13, B),
+	F("kvm-asyncpf-int", 0x40000001, 0, R_EAX, 14, B),
+	F("kvm-msi-ext-dest-id", 0x40000001, 0, R_EAX, 15, B),
+	F("kvmclock-stable-bit", 0x40000001, 0, R_EAX, 24, B),
 };
 
 const unsigned int nr_cpu_features = ARRAY_SIZE(cpu_features);

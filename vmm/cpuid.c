@@ -100,6 +100,13 @@ static int cpuid_features(struct kvm_cpuid2 *c, const struct kvm_cpuid2 *support
 		on[i] = feature_bit(c, &cpu_features[i]);
 	/* Guests learn they are virtualized from this bit; KVM takes it whatever it reports. */
 	on[hv] = true;
+	if (cpu->no_hypercalls) {
+		static const char *const by_hypercall[] = { "kvm-pv-ipi", "kvm-pv-unhalt",
+							    "kvm-pv-sched-yield" };
+
+		for (unsigned int i = 0; i < sizeof(by_hypercall) / sizeof(by_hypercall[0]); i++)
+			on[cpu_feature_find(by_hypercall[i])] = false;
+	}
 	for (unsigned int i = 0; i < cpu->nr_changes; i++) {
 		unsigned int f = cpu->changes[i].feature;
 

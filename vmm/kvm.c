@@ -62,3 +62,12 @@ int kvm_open(const char *path, int *kvm_fd)
 	*kvm_fd = fd;
 	return 0;
 }
+
+/*
+ * On PVM (nested KVM without VT-x/AMD-V) a guest's VMCALL may never
+ * complete: a Linux AP sending its first PV IPI hangs there.
+ */
+bool kvm_host_completes_hypercalls(void)
+{
+	return access("/sys/module/kvm_pvm", F_OK) != 0;
+}

@@ -25,6 +25,9 @@
 #define L7_EBX_BMI1   (1u << 3)
 #define L7_EBX_AVX2   (1u << 5)
 #define L7_EBX_SMAP   (1u << 20)
+#define KVM_CLOCK     (1u << 0)
+#define KVM_PV_UNHALT (1u << 7)
+#define KVM_PV_IPI    (1u << 11)
 
 static struct kvm_cpuid2 *supported(uint32_t vendor_ebx)
 {
@@ -47,6 +50,7 @@ static struct kvm_cpuid2 *supported(uint32_t vendor_ebx)
 		{ .function = 0xd, .index = 0, .flags = SIG, .eax = 7 },
 		{ .function = 0xd, .index = 1, .flags = SIG, .eax = 1 },
 		{ .function = 0x1f, .index = 0, .flags = SIG, .eax = 1 },
+		{ .function = 0x40000001, .eax = KVM_CLOCK | KVM_PV_UNHALT | KVM_PV_IPI },
 		{ .function = 0x80000000, .eax = 0x80000008 },
 		{ .function = 0x80000001, .ecx = 1, .edx = (1u << 29) | (1u << 11) | (1u << 26) },
 		{ .function = 0x80000008, .eax = 0x3027, .ecx = 0x7 },
@@ -251,6 +255,30 @@ static void test_topology_leaves(void **state)
 	built_free(&b);
 }
 
+/* Where VMCALL does not complete, PV features that need it are hidden unless asked for. */
+static void test_no_hypercalls(void **state)
+{
+	struct cpu_config cpu;
+	struct cpu_topology topo = { 1, 1, 1, 1 };
+	struct kvm_cpuid2 *sup = supported(INTEL);
+	struct kvm_cpuid2 *out = calloc(1, sizeof(*out) + MAX * sizeof(out->entries[0]));
+
+	(void)state;
+	assert_non_null(out);
+	assert_int_equal(cpu_parse("host", &cpu), 0);
+	assert_int_equal(cpuid_build(sup, &cpu, &topo, 0, out, MAX), 0);
+	assert_int_equal(find(out, 0x40000001, 0)->eax, KVM_CLOCK | KVM_PV_UNHALT | KVM_PV_IPI);
+	cpu.no_hypercalls = true;
+	assert_int_equal(cpuid_build(sup, &cpu, &topo, 0, out, MAX), 0);
+	assert_int_equal(find(out, 0x40000001, 0)->eax, KVM_CLOCK);
+	assert_int_equal(cpu_parse("host,+kvm-pv-ipi", &cpu), 0);
+	cpu.no_hypercalls = true;
+	assert_int_equal(cpuid_build(sup, &cpu, &topo, 0, out, MAX), 0);
+	assert_int_equal(find(out, 0x40000001, 0)->eax, KVM_CLOCK | KVM_PV_IPI);
+	free(sup);
+	free(out);
+}
+
 static void test_amd_core_count(void **state)
 {
 	struct built b;
@@ -273,6 +301,7 @@ int main(void)
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_baseline),
 		cmocka_unit_test(test_topology_leaves),
+		cmocka_unit_test(test_no_hypercalls),
 		cmocka_unit_test(test_amd_core_count),
 	};
 
