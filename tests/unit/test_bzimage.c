@@ -14,6 +14,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "fake_ram.h"
+
 #include "boot.h"
 #include "bootparam.h"
 #include "e820.h"
@@ -95,11 +97,7 @@ static int setup(void **state)
 
 	if (!c)
 		return -1;
-	c->ram = test_malloc(RAM_SIZE);
-	if (!c->ram)
-		return -1;
-	memset(c->ram, RAM_FILL, RAM_SIZE);
-	if (guest_mem_add(&c->mem, 0, RAM_SIZE, c->ram))
+	if (fake_ram_init(&c->mem, &c->ram, RAM_SIZE, RAM_FILL))
 		return -1;
 	build_image(c);
 	for (size_t i = 0; i < INITRD_SIZE; i++)

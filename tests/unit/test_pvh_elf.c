@@ -13,6 +13,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "fake_ram.h"
+
 #include "boot.h"
 #include "e820.h"
 #include "error.h"
@@ -117,11 +119,7 @@ static int setup(void **state)
 
 	if (!c)
 		return -1;
-	c->ram = test_malloc(RAM_SIZE);
-	if (!c->ram)
-		return -1;
-	memset(c->ram, RAM_FILL, RAM_SIZE);
-	if (guest_mem_add(&c->mem, 0, RAM_SIZE, c->ram))
+	if (fake_ram_init(&c->mem, &c->ram, RAM_SIZE, RAM_FILL))
 		return -1;
 	build_image(&c->img);
 	err_clear();
