@@ -5,6 +5,8 @@
 #   make check      all quick tests (unit + integration); what CI runs
 #   make asan       the same tests with AddressSanitizer + UBSan
 #   make bench      kvmini against QEMU on the same guest
+#   make linux-guest, make check-linux
+#                   build the Linux test guest; boot it (the slow suite)
 #   make deps       install the Debian packages the build and tests need
 
 CC ?= gcc
@@ -29,6 +31,7 @@ all: $(BUILD)/kvmini guests $(UNIT_BINS) $(HELPER_BINS)
 
 include guests/guests.mk
 include guests/bzimage/bzimage.mk
+include guests/linux/linux.mk
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
