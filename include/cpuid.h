@@ -32,6 +32,11 @@ struct cpu_config {
 	 * KVM does not complete a guest's VMCALL.
 	 */
 	bool no_hypercalls;
+	/*
+	 * The host lets guest CPUID show the real CPU's bits for features its
+	 * KVM does not manage (PVM): masking those cannot work, so say so.
+	 */
+	bool cpuid_leaks;
 	unsigned int nr_changes;
 	struct {
 		unsigned int feature; /* index into the feature table */

@@ -98,7 +98,7 @@ int platform_setup_tables(struct vm *vm, uint64_t *rsdp);
 
 /* KVM plumbing (vmm/kvm.c). */
 int kvm_open(const char *path, int *kvm_fd);
-bool kvm_host_completes_hypercalls(void);
+bool kvm_host_is_pvm(void);
 int kvm_vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned int id);
 int vcpu_start(struct vcpu *vcpu);
 void vcpu_kick(struct vcpu *vcpu);

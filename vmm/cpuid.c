@@ -89,13 +89,15 @@ static void cpuid_apply_baseline(struct kvm_cpuid2 *c)
 
 /* Which features end up on: model, then the user's changes, then dependencies. */
 static int cpuid_features(struct kvm_cpuid2 *c, const struct kvm_cpuid2 *supported,
-			  const struct cpu_config *cpu, bool *on)
+			  const struct cpu_config *cpu, bool *on, bool warn)
 {
 	bool asked[CPU_MAX_FEATURE_CHANGES] = { 0 };
+	bool warned[nr_cpu_features];
 	bool changed = true;
 
 	unsigned int hv = (unsigned int)cpu_feature_find("hypervisor");
 
+	memset(warned, 0, sizeof(warned));
 	for (unsigned int i = 0; i < nr_cpu_features; i++)
 		on[i] = feature_bit(c, &cpu_features[i]);
 	/* Guests learn they are virtualized from this bit; KVM takes it whatever it reports. */
@@ -114,6 +116,14 @@ static int cpuid_features(struct kvm_cpuid2 *c, const struct kvm_cpuid2 *support
 		    !feature_bit((struct kvm_cpuid2 *)supported, &cpu_features[f]))
 			return err_set(ENOTSUP, "this host's KVM does not offer '%s'",
 				       cpu_features[f].name);
+		if (warn && !cpu->changes[i].enable && cpu->cpuid_leaks && !warned[f] &&
+		    !feature_bit((struct kvm_cpuid2 *)supported, &cpu_features[f])) {
+			pr_warn("-cpu: this host's KVM does not manage '%s', and the guest may see the "
+				"host CPU's bit anyway; hide it from a Linux guest with "
+				"clearcpuid=%s",
+				cpu_features[f].name, cpu_features[f].name);
+			warned[f] = true;
+		}
 		on[f] = cpu->changes[i].enable;
 		asked[i] = cpu->changes[i].enable;
 	}
@@ -230,9 +240,13 @@ int cpuid_build(const struct kvm_cpuid2 *supported, const struct cpu_config *cpu
 	out->nent = supported->nent;
 	out->padding = 0;
 	memcpy(out->entries, supported->entries, supported->nent * sizeof(out->entries[0]));
-	if (cpu->model == CPU_MODEL_BASELINE)
+	if (cpu->model == CPU_MODEL_BASELINE) {
 		cpuid_apply_baseline(out);
-	ret = cpuid_features(out, supported, cpu, on);
+		if (cpu->cpuid_leaks && index == 0)
+			pr_warn("-cpu baseline: this host's KVM does not manage every CPUID bit; the "
+				"guest may still see host features such as avx");
+	}
+	ret = cpuid_features(out, supported, cpu, on, index == 0);
 	if (ret)
 		return ret;
 	for (unsigned int i = 0; i < nr_cpu_features; i++) {

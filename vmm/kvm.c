@@ -64,10 +64,11 @@ int kvm_open(const char *path, int *kvm_fd)
 }
 
 /*
- * On PVM (nested KVM without VT-x/AMD-V) a guest's VMCALL may never
- * complete: a Linux AP sending its first PV IPI hangs there.
+ * PVM: nested KVM without VT-x/AMD-V.  A guest's VMCALL may never complete
+ * there, and guest CPUID shows the real CPU's bits for features PVM's KVM
+ * does not manage.
  */
-bool kvm_host_completes_hypercalls(void)
+bool kvm_host_is_pvm(void)
 {
-	return access("/sys/module/kvm_pvm", F_OK) != 0;
+	return access("/sys/module/kvm_pvm", F_OK) == 0;
 }

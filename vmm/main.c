@@ -39,7 +39,7 @@ int main(int argc, char **argv)
 	cfg.kvm_path = getenv("KVMINI_KVM_DEVICE");
 	if (!cfg.kvm_path || !*cfg.kvm_path)
 		cfg.kvm_path = "/dev/kvm";
-	cfg.cpu.no_hypercalls = !kvm_host_completes_hypercalls();
+	cfg.cpu.no_hypercalls = cfg.cpu.cpuid_leaks = kvm_host_is_pvm();
 	/* A console whose reader went away must not kill kvmini mid-write. */
 	signal(SIGPIPE, SIG_IGN);
 
