@@ -12,6 +12,7 @@
  * AP, then "smp: N CPUs up, APIC IDs: 0 1 ..." and exits 0.  If not all APs
  * come up in time it says how far they got and which are missing (exit 1).
  */
+#include "acpi.h"
 #include "smp.h"
 
 /* How long to wait for the APs: 2.5 to 10 s for a TSC of 1 to 4 GHz. */
@@ -86,122 +87,26 @@ static int cpus_from_cmdline(void)
 	return 1;
 }
 
-struct acpi_rsdp {
-	char signature[8];
-	uint8_t checksum; /* of the first 20 bytes */
-	char oem_id[6];
-	uint8_t revision;
-	uint32_t rsdt;
-	uint32_t length; /* revision >= 2 */
-	uint64_t xsdt;
-} __attribute__((packed));
-
-struct acpi_header {
-	char signature[4];
-	uint32_t length;
-	uint8_t revision;
-	uint8_t checksum;
-	char oem_id[6];
-	char oem_table_id[8];
-	uint32_t oem_revision;
-	uint32_t creator_id;
-	uint32_t creator_revision;
-} __attribute__((packed));
-
-#define ACPI_RSDP_V1_SIZE   20
-#define MADT_ENTRIES_OFFSET (sizeof(struct acpi_header) + 8) /* LAPIC address, flags */
-#define MADT_LAPIC	    0
-#define MADT_X2APIC	    9
-#define MADT_ENABLED	    1
-
-/* Only the identity-mapped first 4 GiB can be read. */
-static const void *acpi_ptr(uint64_t paddr)
+/* For acpi_madt_cpus(): @arg is a bool set when an APIC ID is beyond this test. */
+static void expect_madt_cpu(uint32_t apic_id, void *arg)
 {
-	return paddr && paddr < 0x100000000ULL ? (const void *)(uintptr_t)paddr : NULL;
-}
-
-static bool acpi_checksum_ok(const void *p, size_t len)
-{
-	const uint8_t *b = p;
-	uint8_t sum = 0;
-
-	while (len--)
-		sum += *b++;
-	return !sum;
-}
-
-static const struct acpi_header *acpi_sdt(uint64_t paddr)
-{
-	const struct acpi_header *h = acpi_ptr(paddr);
-
-	if (!h || h->length < sizeof(*h) || !acpi_checksum_ok(h, h->length))
-		return NULL;
-	return h;
-}
-
-/* The table with signature @sig from the XSDT (or the RSDT), or NULL. */
-static const struct acpi_header *acpi_table(const char *sig)
-{
-	const struct hvm_start_info *si = guest_start_info();
-	const struct acpi_rsdp *rsdp = si ? acpi_ptr(si->rsdp_paddr) : NULL;
-	const struct acpi_header *sdt;
-	size_t entry_size = 4;
-
-	if (!rsdp || memcmp(rsdp->signature, "RSD PTR ", 8) ||
-	    !acpi_checksum_ok(rsdp, ACPI_RSDP_V1_SIZE))
-		return NULL;
-	if (rsdp->revision >= 2 && rsdp->xsdt) {
-		sdt = acpi_sdt(rsdp->xsdt);
-		entry_size = 8;
-	} else {
-		sdt = acpi_sdt(rsdp->rsdt);
+	if (apic_id > LAPIC_MAX_ID || nr_expected == SMP_MAX_CPUS) {
+		printf("smp: MADT: APIC ID %u: beyond what this test handles\n", apic_id);
+		*(bool *)arg = true;
+		return;
 	}
-	if (!sdt)
-		return NULL;
-	for (size_t off = sizeof(*sdt); off + entry_size <= sdt->length; off += entry_size) {
-		const struct acpi_header *t;
-		uint64_t paddr = 0;
-
-		memcpy(&paddr, (const char *)sdt + off, entry_size);
-		t = acpi_sdt(paddr);
-		if (t && !memcmp(t->signature, sig, 4))
-			return t;
-	}
-	return NULL;
+	expect_cpu(apic_id);
 }
 
 /* The enabled local APICs of the MADT: 1 if there is one, 0 if not, -1 if unusable. */
 static int cpus_from_madt(void)
 {
-	const struct acpi_header *madt = acpi_table("APIC");
-	const uint8_t *p, *end;
+	const struct hvm_start_info *si = guest_start_info();
+	bool beyond = false;
 
-	if (!madt || madt->length < MADT_ENTRIES_OFFSET)
+	if (!si || acpi_madt_cpus(si->rsdp_paddr, expect_madt_cpu, &beyond) < 0)
 		return 0;
-	end = (const uint8_t *)madt + madt->length;
-	for (p = (const uint8_t *)madt + MADT_ENTRIES_OFFSET; p + 2 <= end; p += p[1]) {
-		uint32_t id, flags;
-
-		if (p[1] < 2 || p + p[1] > end)
-			break;
-		if (p[0] == MADT_LAPIC && p[1] >= 8) {
-			id = p[3];
-			memcpy(&flags, p + 4, 4);
-		} else if (p[0] == MADT_X2APIC && p[1] >= 16) {
-			memcpy(&id, p + 4, 4);
-			memcpy(&flags, p + 8, 4);
-		} else {
-			continue;
-		}
-		if (!(flags & MADT_ENABLED))
-			continue;
-		if (id > LAPIC_MAX_ID || nr_expected == SMP_MAX_CPUS) {
-			printf("smp: MADT: APIC ID %u: beyond what this test handles\n", id);
-			return -1;
-		}
-		expect_cpu(id);
-	}
-	return 1;
+	return beyond ? -1 : 1;
 }
 
 /* ---- Starting the APs ---------------------------------------------------- */

@@ -9,7 +9,8 @@
 BZIMAGE_DIR := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
 BZIMAGE_OBJ_DIR := $(GUESTS_BUILD)/obj/bzimage
 BZIMAGE_OBJS := $(addprefix $(BZIMAGE_OBJ_DIR)/,header.S.o entry.S.o main.c.o)
-BZIMAGE_LIB_OBJS := $(addprefix $(GUESTS_BUILD)/obj/lib/,runtime.c.o serial.c.o string.c.o)
+BZIMAGE_LIB_OBJS := $(addprefix $(GUESTS_BUILD)/obj/lib/,acpi.c.o runtime.c.o serial.c.o \
+	string.c.o)
 BZIMAGE_COMMA := ,
 # The guests' link flags, with bzimage.ld instead of guest.ld.
 BZIMAGE_LDFLAGS := $(filter-out -Wl$(BZIMAGE_COMMA)-T$(BZIMAGE_COMMA)%,$(GUEST_LDFLAGS)) \

@@ -5,13 +5,15 @@
  * keeps what it got and runs main() through the runtime of guests/lib, which
  * checks the zero page: setup header, memory map, command line, initrd
  * (against initrd_size= and initrd_sum= on the command line), setup_data (a
- * device tree of dtb_size= bytes), and the CPU state at entry.  Prints
+ * device tree of dtb_size= bytes), the CPUs in the ACPI MADT (against
+ * expect_cpus=) and the CPU state at entry.  Prints
  * "bzimage: PASS" and exits 0, or prints what is wrong and exits 1
  * (GUEST_EXIT_FAIL); no boot_params: exit 2.
  */
-#include "guest.h"
+#include "acpi.h"
 
 /* boot_params offsets (Documentation/x86/zero-page.rst, boot.rst) */
+#define BP_ACPI_RSDP_ADDR    0x070
 #define BP_EXT_RAMDISK_IMAGE 0x0c0
 #define BP_EXT_RAMDISK_SIZE  0x0c4
 #define BP_EXT_CMD_LINE_PTR  0x0c8
@@ -225,6 +227,33 @@ static void check_setup_data(void)
 	check(dtb || !cmdline_number("dtb_size", &want_dtb), "no SETUP_DTB in setup_data");
 }
 
+static void print_madt_cpu(uint32_t apic_id, void *arg)
+{
+	(void)arg;
+	printf("bzimage: madt cpu %u\n", apic_id);
+}
+
+/* With expect_cpus=N: the MADT that acpi_rsdp_addr leads to has N enabled local APICs. */
+static void check_madt(void)
+{
+	uint64_t rsdp = bp_read(BP_ACPI_RSDP_ADDR, 8), want;
+	const char *val;
+	size_t len;
+	int n;
+
+	if (!cmdline_get("expect_cpus", &val, &len))
+		return;
+	printf("bzimage: acpi_rsdp_addr=%#llx\n", (unsigned long long)rsdp);
+	n = acpi_madt_cpus(rsdp, print_madt_cpu, NULL);
+	if (n < 0) {
+		check(false, "no MADT through boot_params.acpi_rsdp_addr");
+		return;
+	}
+	printf("bzimage: madt cpus=%d\n", n);
+	check(cmdline_number("expect_cpus", &want) && (uint64_t)n == want,
+	      "the MADT does not list expect_cpus= enabled CPUs");
+}
+
 int main(void)
 {
 	if (!boot_params || bp_read(BP_HEADER, 4) != HDRS_MAGIC) {
@@ -244,6 +273,7 @@ int main(void)
 	check_e820();
 	check_initrd();
 	check_setup_data();
+	check_madt();
 	if (problems) {
 		printf("bzimage: FAIL (%d problems)\n", problems);
 		return GUEST_EXIT_FAIL;

@@ -35,7 +35,7 @@ enum guest_exit_code {
 	GUEST_EXIT_FAIL = 1,	  /* a test failed */
 	GUEST_EXIT_BAD_BOOT = 2,  /* no valid hvm_start_info */
 	GUEST_EXIT_EXCEPTION = 3, /* unexpected exception or interrupt */
-	GUEST_EXIT_ALIVE = 4,	  /* a reset request did not stop the VM */
+	GUEST_EXIT_ALIVE = 4,	  /* a reset or power-off request did not stop the VM */
 };
 
 #define DEBUG_EXIT_PORT 0xf4

@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: MIT
 # shellcheck shell=bash
 # The Linux boot protocol: guests/build/bzimage.bin (guests/bzimage/) entered at startup_64 by
-# kvmini checks its boot_params (e820, command line, initrd by checksum, -dtb as setup_data) and
-# prints "bzimage: PASS". QEMU boots the same image through its firmware and the image's own
-# 16-bit setup code: [diff] compares what both loaders hand over. Bad images and inputs end with
-# status 1 and one "kvmini: " line. Also the -initrd of PVH kernels.
+# kvmini checks its boot_params (e820, command line, initrd by checksum, -dtb as setup_data, with
+# expect_cpus=N the ACPI MADT behind acpi_rsdp_addr listing N enabled CPUs) and prints
+# "bzimage: PASS". QEMU boots the same image through its firmware and the image's own 16-bit setup
+# code: [diff] compares what both loaders hand over. Bad images and inputs end with status 1 and
+# one "kvmini: " line. Also the -initrd of PVH kernels.
 
 BZ_IMAGE=$GUESTS/bzimage.bin
 # What both loaders must agree on (QEMU's memory map and boot_params address differ).
@@ -106,6 +107,31 @@ t_bz_dtb_diff() {
 	diff_boot "$BZ_DIFF" -kernel "$BZ_IMAGE" -dtb "$T_DIR/empty.dtb" -append dtb_size=72
 }
 
+# t_bz_madt N: -smp N, and the MADT that acpi_rsdp_addr leads to lists APIC IDs 0..N-1.
+t_bz_madt() {
+	local id
+
+	need_bzimage
+	boot kvmini -smp "$1" -kernel "$BZ_IMAGE" -append "expect_cpus=$1"
+	expect_status 0
+	expect_stdout_match '^bzimage: acpi_rsdp_addr=0x[0-9a-f]+$'
+	for ((id = 0; id < $1; id++)); do
+		expect_stdout_line "bzimage: madt cpu $id"
+	done
+	expect_stdout_line "bzimage: madt cpus=$1"
+	expect_stdout_line 'bzimage: PASS'
+}
+
+# The guest must notice a MADT with another number of CPUs: the test can fail.
+t_bz_madt_wrong() {
+	need_bzimage
+	boot kvmini -smp 2 -kernel "$BZ_IMAGE" -append expect_cpus=3
+	expect_status 3
+	expect_stdout_line 'bzimage: madt cpus=2'
+	expect_stdout_line 'bzimage: error: the MADT does not list expect_cpus= enabled CPUs'
+	expect_stdout_line 'bzimage: FAIL (1 problems)'
+}
+
 for t_vm in kvmini qemu; do
 	t_run "bzimage.boot[$t_vm]" t_bz_boot $t_vm
 	t_run "bzimage.dtb[$t_vm]" t_bz_dtb $t_vm
@@ -114,6 +140,9 @@ t_run 'bzimage.boot[diff]' t_bz_boot_diff
 t_run 'bzimage.dtb[diff]' t_bz_dtb_diff
 t_run 'bzimage.kvmini-layout' t_bz_kvmini_layout
 t_run 'bzimage.wrong-initrd-sum' t_bz_wrong_sum
+t_run 'bzimage.madt-2' t_bz_madt 2
+t_run 'bzimage.madt-3' t_bz_madt 3
+t_run 'bzimage.madt-wrong-count' t_bz_madt_wrong
 
 # ---- bad images and inputs: status 1, one line ----
 
