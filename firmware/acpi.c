@@ -246,16 +246,6 @@ static bool area_append(struct acpi_area *a, const void *src, size_t size)
 	return dst;
 }
 
-static uint8_t checksum(const void *p, size_t len)
-{
-	const uint8_t *b = p;
-	uint8_t sum = 0;
-
-	for (size_t i = 0; i < len; i++)
-		sum += b[i];
-	return (uint8_t)-sum;
-}
-
 /* Fill the header of the table that starts at @h and runs to the end of the area. */
 static void table_finish(struct acpi_area *a, struct acpi_header *h, const char sig[4],
 			 uint8_t revision)
@@ -269,7 +259,7 @@ static void table_finish(struct acpi_area *a, struct acpi_header *h, const char 
 	memcpy(h->creator_id, CREATOR_ID, sizeof(h->creator_id));
 	h->creator_revision = CREATOR_REVISION;
 	h->checksum = 0;
-	h->checksum = checksum(h, h->length);
+	h->checksum = checksum8(h, h->length);
 }
 
 static int build_facs(struct acpi_area *a, uint64_t *gpa)
@@ -566,8 +556,8 @@ int acpi_build(struct guest_mem *mem, const struct acpi_platform *p, uint64_t *r
 	rsdp->revision = RSDP_REVISION;
 	rsdp->length = sizeof(*rsdp);
 	rsdp->xsdt_address = xsdt;
-	rsdp->checksum = checksum(rsdp, RSDP_V1_SIZE);
-	rsdp->extended_checksum = checksum(rsdp, sizeof(*rsdp));
+	rsdp->checksum = checksum8(rsdp, RSDP_V1_SIZE);
+	rsdp->extended_checksum = checksum8(rsdp, sizeof(*rsdp));
 	*rsdp_addr = rsdp_gpa;
 	return 0;
 }

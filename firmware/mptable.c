@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "util.h"
 #include "layout.h"
 #include "mptable.h"
 
@@ -127,16 +128,6 @@ _Static_assert(sizeof(struct mpf) == 16 && sizeof(struct mpc_header) == 44 &&
 _Static_assert(sizeof(struct mpf) + MPC_SIZE(MP_APIC_ID_MAX + 1) <= MPTABLE_END - MPTABLE_ADDR,
 	       "the MP table for the most CPUs fits its area");
 
-static uint8_t checksum(const void *p, size_t len)
-{
-	const uint8_t *b = p;
-	uint8_t sum = 0;
-
-	for (size_t i = 0; i < len; i++)
-		sum += b[i];
-	return (uint8_t)-sum;
-}
-
 static uint8_t *put(uint8_t *pos, const void *entry, size_t len)
 {
 	memcpy(pos, entry, len);
@@ -238,8 +229,8 @@ int mptable_build(struct guest_mem *mem, const struct acpi_platform *p)
 	pos = put_isa_interrupts(pos, p);
 	pos = put_interrupt(pos, MP_LOCAL_INTERRUPT, INT_TYPE_EXTINT, 0, 0, MP_ALL_LAPICS, LINT0);
 	put_interrupt(pos, MP_LOCAL_INTERRUPT, INT_TYPE_NMI, 0, 0, MP_ALL_LAPICS, LINT1);
-	table[offsetof(struct mpc_header, checksum)] = checksum(table, size);
-	mpf.checksum = checksum(&mpf, sizeof(mpf));
+	table[offsetof(struct mpc_header, checksum)] = checksum8(table, size);
+	mpf.checksum = checksum8(&mpf, sizeof(mpf));
 	put(base, &mpf, sizeof(mpf));
 	return 0;
 }

@@ -24,6 +24,9 @@ int parse_size(const char *s, uint64_t default_unit, uint64_t *out);
 /* Parse an unsigned integer (decimal, or hex with 0x).  0 or -EINVAL/-ERANGE. */
 int parse_u64(const char *s, uint64_t *out);
 
+/* The byte that makes @len bytes at @p sum to zero (ACPI and MP table checksums). */
+uint8_t checksum8(const void *p, size_t len);
+
 /* write() all of @buf, retrying on EINTR and short writes.  0 or -errno. */
 int write_full(int fd, const void *buf, size_t len);
 

@@ -91,3 +91,13 @@ int write_full(int fd, const void *buf, size_t len)
 	}
 	return 0;
 }
+
+uint8_t checksum8(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	uint8_t sum = 0;
+
+	for (size_t i = 0; i < len; i++)
+		sum += b[i];
+	return (uint8_t)-sum;
+}
