@@ -184,3 +184,15 @@ if ((HAVE_QEMU)); then
 else
 	echo "ratios: n/a (QEMU not found)"
 fi
+
+# Part 2, only when the Linux test guest has been built (make linux-guest): minutes, not ms.
+LINUX_DIR=$ROOT/guests/build/linux
+echo
+if [[ ${BENCH_LINUX:-1} == 0 ]]; then
+	echo "Linux boot benchmark: skipped (BENCH_LINUX=0)"
+elif [[ -e $LINUX_DIR/vmlinux && -e $LINUX_DIR/bzImage && -e $LINUX_DIR/initramfs.cpio ]]; then
+	KVMINI=$KVMINI QEMU=$QEMU KVMINI_LINUX_DIR=$LINUX_DIR "$ROOT/tests/bench/bench-linux.sh"
+else
+	echo "Linux boot benchmark: skipped ($LINUX_DIR has no vmlinux, bzImage and initramfs.cpio;"
+	echo "build them with make linux-guest)"
+fi
