@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The ACPI tables (ACPI 6.3): RSDP -> XSDT -> FADT (-> FACS, DSDT) and MADT,
+ * The ACPI tables (ACPI 6.3): RSDP -> XSDT -> FADT (-> FACS, DSDT), MADT, MCFG,
  * built in place in the reserved BIOS area with the RSDP first, where legacy
  * scans look.  Not hardware-reduced: the FADT points at kvmini's PM register
  * block (devices/acpi_pm.c) for the SCI, power button, S5, PM timer and reset.
@@ -13,6 +13,7 @@
 #include "acpi.h"
 #include "error.h"
 #include "layout.h"
+#include "pci.h"
 #include "util.h"
 
 #define AREA_SIZE (ACPI_TABLES_END - ACPI_TABLES_ADDR)
@@ -202,6 +203,21 @@ struct madt_x2apic_nmi {
 	uint8_t reserved[3];
 } __attribute__((packed));
 
+/* PCI Firmware 3.2, 4.1.2: where ECAM is, one allocation per segment and bus range. */
+struct acpi_mcfg {
+	struct acpi_header header;
+	uint64_t reserved;
+} __attribute__((packed));
+
+struct mcfg_allocation {
+	uint64_t base; /* of bus 0, even when start_bus is not 0 */
+	uint16_t segment;
+	uint8_t start_bus, end_bus;
+	uint32_t reserved;
+} __attribute__((packed));
+
+#define MCFG_REVISION 1
+
 _Static_assert(sizeof(struct acpi_header) == 36, "ACPI table header");
 _Static_assert(sizeof(struct acpi_rsdp) == 36, "RSDP");
 _Static_assert(sizeof(struct acpi_fadt) == 276, "FADT (ACPI 6.x)");
@@ -210,6 +226,7 @@ _Static_assert(sizeof(struct madt_lapic) == 8 && sizeof(struct madt_x2apic) == 1
 		       sizeof(struct madt_ioapic) == 12 && sizeof(struct madt_int_override) == 10 &&
 		       sizeof(struct madt_lapic_nmi) == 6 && sizeof(struct madt_x2apic_nmi) == 12,
 	       "MADT entries");
+_Static_assert(sizeof(struct acpi_mcfg) == 44 && sizeof(struct mcfg_allocation) == 16, "MCFG");
 
 /* The table area, filled front to back. */
 struct acpi_area {
@@ -307,7 +324,33 @@ static void dsdt_sleep_states(struct aml *a)
 	aml_end(a, pkg);
 }
 
-/* The PCI root bridge will be the next device in \_SB. */
+/*
+ * The PCI root bridge (PCI Firmware 3.2, 4.1): segment 0, bus 0 up, and the
+ * windows it forwards to its buses.  Its ECAM is in the MCFG.
+ */
+static void dsdt_pci_root(struct aml *a)
+{
+	size_t dev = aml_device(a, "PCI0"), crs;
+
+	aml_name(a, "_HID");
+	aml_eisa_id(a, "PNP0A08"); /* PCI Express */
+	aml_name(a, "_CID");
+	aml_eisa_id(a, "PNP0A03"); /* PCI, for OSes that know no better */
+	aml_name(a, "_UID");
+	aml_integer(a, 0);
+	aml_name(a, "_SEG");
+	aml_integer(a, 0);
+	aml_name(a, "_BBN");
+	aml_integer(a, 0);
+	aml_name(a, "_CRS");
+	crs = aml_resource_template(a);
+	aml_address_space(a, AML_SPACE_BUS, 0, PCI_ECAM_LAST_BUS);
+	aml_address_space(a, AML_SPACE_IO, PCI_IO_BASE, PCI_IO_END - 1);
+	aml_address_space(a, AML_SPACE_MEMORY, PCI_MMIO_BASE, PCI_ECAM_BASE - 1);
+	aml_resource_template_end(a, crs);
+	aml_end(a, dev);
+}
+
 static int build_dsdt(struct acpi_area *a, const struct acpi_platform *p, uint64_t *gpa)
 {
 	struct acpi_header *h = area_alloc(a, sizeof(*h), 8, gpa);
@@ -322,6 +365,7 @@ static int build_dsdt(struct acpi_area *a, const struct acpi_platform *p, uint64
 		if (p->serial[i])
 			dsdt_serial(&aml, i);
 	}
+	dsdt_pci_root(&aml);
 	aml_end(&aml, sb);
 	dsdt_sleep_states(&aml);
 	if (aml.err == -ENOSPC)
@@ -474,6 +518,23 @@ static int build_madt(struct acpi_area *a, const struct acpi_platform *p, uint64
 	return 0;
 }
 
+static int build_mcfg(struct acpi_area *a, const struct acpi_platform *p, uint64_t *gpa)
+{
+	struct acpi_mcfg *m = area_alloc(a, sizeof(*m), 8, gpa);
+	struct mcfg_allocation e = {
+		.base = PCI_ECAM_BASE,
+		.segment = 0,
+		.start_bus = 0,
+		.end_bus = PCI_ECAM_LAST_BUS,
+	};
+
+	(void)p;
+	if (!m || !area_append(a, &e, sizeof(e)))
+		return area_full();
+	table_finish(a, &m->header, "MCFG", MCFG_REVISION);
+	return 0;
+}
+
 static int build_xsdt(struct acpi_area *a, const uint64_t *tables, size_t n, uint64_t *gpa)
 {
 	struct acpi_header *h = area_alloc(a, sizeof(*h), 8, gpa);
@@ -528,6 +589,7 @@ int acpi_build(struct guest_mem *mem, const struct acpi_platform *p, uint64_t *r
 					  uint64_t *gpa) = {
 		build_fadt,
 		build_madt,
+		build_mcfg,
 	};
 	uint64_t addrs[ARRAY_SIZE(xsdt_tables)], xsdt = 0, rsdp_gpa = 0;
 	struct acpi_area area = { 0 };

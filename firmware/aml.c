@@ -29,6 +29,13 @@
 #define RES_IO		 0x47 /* type 0x08, 7 bytes */
 #define RES_IO_DECODE16	 0x01
 #define RES_END_TAG	 0x79 /* type 0x0f, 1 byte: a checksum, 0 = none */
+/* Large items: Word, DWord and QWord Address Space descriptors (6.4.3.5). */
+#define RES_DWORD_ADDRESS 0x87
+#define RES_WORD_ADDRESS  0x88
+#define RES_QWORD_ADDRESS 0x8a
+#define RES_ADDR_FIXED	  0x0c /* _MIF, _MAF: the window cannot move; producer, positive decode */
+#define RES_ADDR_MEM_RW	  0x01 /* memory: read-write, non-cacheable */
+#define RES_ADDR_IO_RANGE 0x03 /* I/O: both ISA and non-ISA ports */
 
 void aml_init(struct aml *a, uint8_t *buf, size_t cap)
 {
@@ -265,6 +272,37 @@ void aml_irq_no_flags(struct aml *a, unsigned int irq)
 	}
 	aml_byte(a, RES_IRQ_NO_FLAGS);
 	aml_le(a, 1u << irq, 2);
+}
+
+/* The smallest of Word, DWord, QWord that holds @max. */
+void aml_address_space(struct aml *a, enum aml_space space, uint64_t min, uint64_t max)
+{
+	static const uint8_t type_flags[] = {
+		[AML_SPACE_MEMORY] = RES_ADDR_MEM_RW,
+		[AML_SPACE_IO] = RES_ADDR_IO_RANGE,
+		[AML_SPACE_BUS] = 0,
+	};
+	static const uint8_t tags[] = {
+		[2] = RES_WORD_ADDRESS,
+		[4] = RES_DWORD_ADDRESS,
+		[8] = RES_QWORD_ADDRESS,
+	};
+	unsigned int size = max <= UINT16_MAX ? 2 : max <= UINT32_MAX ? 4 : 8;
+
+	if (min > max || (unsigned int)space >= sizeof(type_flags)) {
+		aml_fail(a, -EINVAL);
+		return;
+	}
+	aml_byte(a, tags[size]);
+	aml_le(a, 3 + 5 * size, 2); /* the descriptor's length after this field */
+	aml_byte(a, (uint8_t)space);
+	aml_byte(a, RES_ADDR_FIXED);
+	aml_byte(a, type_flags[space]);
+	aml_le(a, 0, size); /* granularity: none, the window is fixed */
+	aml_le(a, min, size);
+	aml_le(a, max, size);
+	aml_le(a, 0, size); /* translation offset: CPU and PCI addresses are the same */
+	aml_le(a, max - min + 1, size);
 }
 
 /* Buffer (BufferSize) { descriptors, EndTag }: the size goes in before the PkgLength. */

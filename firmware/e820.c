@@ -4,14 +4,20 @@
 #include "e820.h"
 #include "layout.h"
 
+/* Add an entry at its place in the map, which stays sorted by address. */
 static int e820_add(struct e820_entry *out, unsigned int *n, unsigned int max, uint64_t addr,
 		    uint64_t size, uint32_t type)
 {
+	unsigned int i = *n;
+
 	if (!size)
 		return 0;
 	if (*n == max)
 		return -ENOSPC;
-	out[(*n)++] = (struct e820_entry){ addr, size, type };
+	for (; i > 0 && out[i - 1].addr > addr; i--)
+		out[i] = out[i - 1];
+	out[i] = (struct e820_entry){ addr, size, type };
+	(*n)++;
 	return 0;
 }
 
@@ -48,5 +54,8 @@ int e820_build(const struct guest_mem *mem, struct e820_entry *out, unsigned int
 		if (!ret)
 			ret = e820_add(out, &n, max, start, end - start, E820_RAM);
 	}
+	/* PCI ECAM: OSes use it only where the firmware reserved it. */
+	if (!ret)
+		ret = e820_add(out, &n, max, PCI_ECAM_BASE, PCI_ECAM_SIZE, E820_RESERVED);
 	return ret ? ret : (int)n;
 }

@@ -34,7 +34,7 @@ int acpi_platform_check(const struct acpi_platform *p);
 uint8_t acpi_free_apic_id(const struct acpi_platform *p);
 
 /*
- * Write RSDP, XSDT, FADT, FACS, DSDT and MADT into [ACPI_TABLES_ADDR,
+ * Write RSDP, XSDT, FADT, FACS, DSDT, MADT and MCFG into [ACPI_TABLES_ADDR,
  * ACPI_TABLES_END), RSDP first, and return its guest address in @rsdp_addr.
  * 0 or -errno with err_set() (the tables do not fit, a bad platform).
  */
@@ -116,6 +116,9 @@ void aml_eisa_id(struct aml *a, const char *id); /* "PNP0501" */
 size_t aml_resource_template(struct aml *a);
 void aml_io(struct aml *a, uint16_t base, uint8_t len); /* fixed 16-bit decoded ports */
 void aml_irq_no_flags(struct aml *a, unsigned int irq); /* ISA IRQ: edge, active high */
+/* A bridge's fixed window [min, max], in the smallest Word/DWord/QWord descriptor that fits. */
+enum aml_space { AML_SPACE_MEMORY, AML_SPACE_IO, AML_SPACE_BUS };
+void aml_address_space(struct aml *a, enum aml_space space, uint64_t min, uint64_t max);
 void aml_resource_template_end(struct aml *a, size_t mark);
 
 #endif

@@ -14,7 +14,18 @@
 #define HIGH_RAM_START (4 * GIB)
 /* The 32-bit hole [LOW_RAM_LIMIT, 4 GiB) holds MMIO: PCI, IOAPIC, LAPIC. */
 #define IOAPIC_BASE 0xfec00000ULL
-#define LAPIC_BASE  0xfee00000ULL
+/*
+ * PCI: 32-bit BARs go in [PCI_MMIO_BASE, PCI_ECAM_BASE); ECAM (1 MiB per bus,
+ * buses 0..PCI_ECAM_LAST_BUS) follows; BARs in I/O space go in the top 16 KiB
+ * of ports, clear of the ISA devices.  The DSDT's PCI0 and the MCFG say so.
+ */
+#define PCI_MMIO_BASE	  LOW_RAM_LIMIT
+#define PCI_ECAM_BASE	  0xe0000000ULL
+#define PCI_ECAM_LAST_BUS 255
+#define PCI_ECAM_SIZE	  ((PCI_ECAM_LAST_BUS + 1) * MIB)
+#define PCI_IO_BASE	  0xc000
+#define PCI_IO_END	  0x10000
+#define LAPIC_BASE	  0xfee00000ULL
 /* Pages KVM needs for its own use on Intel hosts, inside the hole. */
 #define KVM_IDENTITY_MAP_ADDR 0xfffbc000ULL
 #define KVM_TSS_ADDR	      0xfffbd000ULL

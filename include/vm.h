@@ -23,6 +23,7 @@
 
 struct vm;
 struct acpi_pm;
+struct pci_bus;
 
 struct vcpu {
 	struct vm *vm;
@@ -61,6 +62,7 @@ struct vm {
 	struct boot_cpu boot_cpu;
 
 	struct acpi_pm *acpi_pm; /* the power button, for the control plane */
+	struct pci_bus *pci;	 /* bus 0, for the devices plugged into it */
 
 	struct chardev serial_chr[MAX_SERIAL_PORTS];
 	unsigned int nr_serial_chr;

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * The platform around the CPUs: interrupt routing, the ACPI and MP tables
- * that describe it to the guest, and the ACPI power-management block.
+ * The platform around the CPUs: interrupt routing, the PCI bus, the ACPI and
+ * MP tables that describe it to the guest, and the ACPI power-management block.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
@@ -11,7 +12,9 @@
 #include "cpuid.h"
 #include "device.h"
 #include "error.h"
+#include "layout.h"
 #include "mptable.h"
+#include "pci.h"
 #include "vm.h"
 
 #define NR_ISA_IRQS    16
@@ -56,7 +59,54 @@ int platform_setup_irq_routing(struct vm *vm)
 	return 0;
 }
 
-/* ACPI tables, the MP table, and the PM block they point at.  *rsdp for the boot loader. */
+/* Bus 0 and its host bridge, both allocated together. */
+struct pci_root {
+	struct pci_bus bus;
+	struct pci_device host_bridge;
+};
+
+static void pci_root_free(void *opaque)
+{
+	struct pci_root *r = opaque;
+
+	pci_bus_destroy(&r->bus);
+	free(r);
+}
+
+/* Bus 0 with the host bridge at 00.0, configured through ports 0xCF8/0xCFC and ECAM. */
+static int platform_setup_pci(struct vm *vm)
+{
+	struct pci_root *r = calloc(1, sizeof(*r));
+	int ret;
+
+	if (!r)
+		return err_set(ENOMEM, "cannot allocate the PCI bus");
+	pci_bus_init(&r->bus);
+	ret = vm_add_cleanup(vm, pci_root_free, r);
+	if (ret) {
+		pci_root_free(r);
+		return ret;
+	}
+	vm->pci = &r->bus;
+	ret = pci_host_bridge_init(&r->host_bridge);
+	if (!ret)
+		ret = pci_bus_add(&r->bus, &r->host_bridge);
+	if (ret)
+		return ret;
+	ret = bus_register(&vm->pio, PCI_CONFIG_PORT, PCI_CONFIG_PORT_LEN, &pci_config_port_ops,
+			   &r->bus);
+	if (!ret)
+		ret = bus_register(&vm->mmio, PCI_ECAM_BASE, PCI_ECAM_SIZE, &pci_ecam_ops, &r->bus);
+	if (ret)
+		return err_set(-ret, "cannot register the PCI configuration space: %s",
+			       strerror(-ret));
+	return 0;
+}
+
+/*
+ * The PCI bus, the ACPI tables, the MP table, and the PM block the tables
+ * point at.  *rsdp for the boot loader.
+ */
 int platform_setup_tables(struct vm *vm, uint64_t *rsdp)
 {
 	const struct vm_config *cfg = vm->cfg;
@@ -77,7 +127,9 @@ int platform_setup_tables(struct vm *vm, uint64_t *rsdp)
 				      ? i < cfg->nr_serial && cfg->serial[i].backend != SERIAL_NONE
 				      : i == 0;
 	p.ioapic_id = acpi_free_apic_id(&p);
-	ret = acpi_build(&vm->mem, &p, rsdp);
+	ret = platform_setup_pci(vm);
+	if (!ret)
+		ret = acpi_build(&vm->mem, &p, rsdp);
 	if (!ret)
 		ret = mptable_build(&vm->mem, &p);
 	if (!ret)

@@ -182,10 +182,28 @@ static void test_xsdt(void **state)
 	build(c);
 	xsdt = rd64(c, c->rsdp + 24);
 	len = assert_table(c, xsdt, "XSDT", 1);
-	assert_int_equal(len, 36 + 2 * 8);
+	assert_int_equal(len, 36 + 3 * 8);
 	assert_memory_equal(at(c, rd64(c, xsdt + 36), 4), "FACP", 4);
 	assert_memory_equal(at(c, rd64(c, xsdt + 44), 4), "APIC", 4);
-	assert_int_equal(table(c, "MCFG"), 0);
+	assert_memory_equal(at(c, rd64(c, xsdt + 52), 4), "MCFG", 4);
+	assert_int_equal(table(c, "HPET"), 0);
+}
+
+/* One allocation: segment 0, buses 0..PCI_ECAM_LAST_BUS at PCI_ECAM_BASE. */
+static void test_mcfg(void **state)
+{
+	struct ctx *c = *state;
+	uint64_t t;
+
+	build(c);
+	t = table(c, "MCFG");
+	assert_int_equal(assert_table(c, t, "MCFG", 1), 44 + 16);
+	assert_int_equal(rd64(c, t + 36), 0);
+	assert_int_equal(rd64(c, t + 44), PCI_ECAM_BASE);
+	assert_int_equal(rd16(c, t + 52), 0);
+	assert_int_equal(rd8(c, t + 54), 0);
+	assert_int_equal(rd8(c, t + 55), PCI_ECAM_LAST_BUS);
+	assert_int_equal(rd32(c, t + 56), 0);
 }
 
 static void assert_gas_io(struct ctx *c, uint64_t gas, uint16_t port, uint8_t bits, uint8_t access)
@@ -447,6 +465,41 @@ static void test_dsdt(void **state)
 	assert_int_equal(count_bytes(c, d, len, s5, sizeof(s5)), 1);
 }
 
+static void test_dsdt_pci(void **state)
+{
+	struct ctx *c = *state;
+	/* Name (_HID, EisaId ("PNP0A08")), Name (_CID, EisaId ("PNP0A03")) */
+	static const uint8_t ids[] = { 0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x08,
+				       0x08, '_', 'C', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x03 };
+	/* Name (_UID, Zero), Name (_SEG, Zero), Name (_BBN, Zero) */
+	static const uint8_t numbers[] = { 0x08, '_', 'U',  'I',  'D', 0x00, 0x08, '_', 'S',
+					   'E',	 'G', 0x00, 0x08, '_', 'B',  'B',  'N', 0x00 };
+	static const uint8_t crs[] = {
+		0x08, '_', 'C', 'R', 'S', 0x11, 0x3f, 0x0a, 0x3c,
+		/* WordBusNumber (ResourceProducer, MinFixed, MaxFixed, PosDecode, 0, 0, 0xFF, 0, 0x100) */
+		0x88, 0x0d, 0x00, 0x02, 0x0c, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0x00, 0x00, 0x00,
+		0x00, 0x01,
+		/* WordIO (..., EntireRange, 0, 0xC000, 0xFFFF, 0, 0x4000) */
+		0x88, 0x0d, 0x00, 0x01, 0x0c, 0x03, 0x00, 0x00, 0x00, 0xc0, 0xff, 0xff, 0x00, 0x00,
+		0x00, 0x40,
+		/* DWordMemory (..., NonCacheable, ReadWrite, 0, 0xC0000000, 0xDFFFFFFF, 0, 0x20000000) */
+		0x87, 0x17, 0x00, 0x00, 0x0c, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0,
+		0xff, 0xff, 0xff, 0xdf, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x20, 0x79,
+		0x00, /* EndTag */
+	};
+	uint32_t len;
+	uint64_t d;
+
+	c->p.serial[0] = false;
+	build(c);
+	d = table(c, "DSDT");
+	len = assert_table(c, d, "DSDT", 2);
+	assert_int_equal(count_bytes(c, d, len, "PCI0", 4), 1);
+	assert_int_equal(count_bytes(c, d, len, ids, sizeof(ids)), 1);
+	assert_int_equal(count_bytes(c, d, len, numbers, sizeof(numbers)), 1);
+	assert_int_equal(count_bytes(c, d, len, crs, sizeof(crs)), 1);
+}
+
 static void test_too_many_cpus(void **state)
 {
 	struct ctx *c = *state;
@@ -606,6 +659,38 @@ static void test_aml_encoding(void **state)
 	assert_memory_equal(buf, expect, sizeof(expect));
 }
 
+static void test_aml_address_space(void **state)
+{
+	/* QWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, NonCacheable, ReadWrite,
+	 * 0, 0x100000000, 0x1FFFFFFFF, 0, 0x100000000) */
+	static const uint8_t qword[] = {
+		0x8a, 0x2b, 0x00, 0x00, 0x0c, 0x01, 0,	  0,	0,    0,    0,	  0,
+		0,    0,    0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0xff, 0xff,
+		0xff, 0xff, 0x01, 0x00, 0x00, 0x00, 0,	  0,	0,    0,    0,	  0,
+		0,    0,    0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
+	};
+	uint8_t buf[64];
+	struct aml a;
+
+	(void)state;
+	aml_init(&a, buf, sizeof(buf));
+	aml_address_space(&a, AML_SPACE_MEMORY, 0x100000000ULL, 0x1ffffffffULL);
+	assert_int_equal(a.err, 0);
+	assert_int_equal(a.len, sizeof(qword));
+	assert_memory_equal(buf, qword, sizeof(qword));
+	/* A DWord as soon as the end needs more than 16 bits. */
+	aml_init(&a, buf, sizeof(buf));
+	aml_address_space(&a, AML_SPACE_IO, 0, 0x10000);
+	assert_int_equal(a.len, 26);
+	assert_int_equal(buf[0], 0x87);
+	aml_init(&a, buf, sizeof(buf));
+	aml_address_space(&a, AML_SPACE_BUS, 2, 1);
+	assert_int_equal(a.err, -EINVAL);
+	aml_init(&a, buf, sizeof(buf));
+	aml_address_space(&a, (enum aml_space)3, 0, 1);
+	assert_int_equal(a.err, -EINVAL);
+}
+
 static void test_aml_errors(void **state)
 {
 	static const char *const bad_names[] = { "", "ABCDE", "1ABC", "a", "\\", "AB-C", "\\\\A" };
@@ -746,6 +831,10 @@ static void test_iasl(void **state)
 	assert_non_null(mkdtemp(dir));
 
 	test_free(iasl_decode(c, dir, "XSDT"));
+	dsl = iasl_decode(c, dir, "MCFG");
+	assert_non_null(strstr(dsl, "Base Address : 00000000E0000000"));
+	assert_non_null(strstr(dsl, "End Bus Number : FF"));
+	test_free(dsl);
 	test_free(iasl_decode(c, dir, "FACS"));
 
 	dsl = iasl_decode(c, dir, "FACP");
@@ -778,6 +867,17 @@ static void test_iasl(void **state)
 	assert_non_null(strstr(dsl, "0x03E8,             // Range Minimum"));
 	assert_non_null(strstr(dsl, "IRQNoFlags ()\n                    {4}"));
 	assert_non_null(strstr(dsl, "Name (\\_S5, Package (0x04)"));
+	assert_non_null(strstr(dsl, "Device (PCI0)"));
+	assert_non_null(strstr(dsl, "Name (_HID, EisaId (\"PNP0A08\")"));
+	assert_non_null(strstr(dsl, "Name (_CID, EisaId (\"PNP0A03\")"));
+	assert_non_null(
+		strstr(dsl, "WordBusNumber (ResourceProducer, MinFixed, MaxFixed, PosDecode,"));
+	assert_non_null(strstr(
+		dsl, "WordIO (ResourceProducer, MinFixed, MaxFixed, PosDecode, EntireRange,"));
+	assert_non_null(strstr(
+		dsl,
+		"DWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, NonCacheable, ReadWrite,"));
+	assert_non_null(strstr(dsl, "0xDFFFFFFF,         // Range Maximum"));
 	test_free(dsl);
 	/* What it decoded compiles back without a complaint. */
 	out = run(dir, "iasl DSDT.dsl");
@@ -791,18 +891,21 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_rsdp),
 		T(test_xsdt),
+		T(test_mcfg),
 		T(test_fadt),
 		T(test_madt_1cpu),
 		T(test_madt_2cpus),
 		T(test_madt_64cpus),
 		T(test_madt_x2apic),
 		T(test_dsdt),
+		T(test_dsdt_pci),
 		T(test_too_many_cpus),
 		T(test_bad_platform),
 		T(test_free_apic_id),
 		T(test_no_ram),
 		cmocka_unit_test(test_aml_pkglength),
 		cmocka_unit_test(test_aml_encoding),
+		cmocka_unit_test(test_aml_address_space),
 		cmocka_unit_test(test_aml_errors),
 		T(test_iasl),
 	};

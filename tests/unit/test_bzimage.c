@@ -201,7 +201,7 @@ static void test_e820(void **state)
 	int n = e820_build(&c->mem, want, E820_MAX_ENTRIES);
 
 	assert_int_equal(load(c), 0);
-	assert_int_equal(n, 3);
+	assert_int_equal(n, 4); /* low RAM, legacy hole, RAM from 1 MiB, PCI ECAM */
 	assert_int_equal(c->bp.e820_entries, n);
 	for (int i = 0; i < n; i++) {
 		assert_int_equal(c->bp.e820_table[i].addr, want[i].addr);
@@ -212,7 +212,9 @@ static void test_e820(void **state)
 	assert_int_equal(c->bp.e820_table[0].type, E820_RAM);
 	assert_int_equal(c->bp.e820_table[2].addr, MIB);
 	assert_int_equal(c->bp.e820_table[2].size, RAM_SIZE - MIB);
-	assert_int_equal(c->bp.e820_table[3].size, 0);
+	assert_int_equal(c->bp.e820_table[3].addr, PCI_ECAM_BASE);
+	assert_int_equal(c->bp.e820_table[3].type, E820_RESERVED);
+	assert_int_equal(c->bp.e820_table[4].size, 0);
 }
 
 static void test_no_cmdline(void **state)
@@ -593,8 +595,8 @@ static void test_initrd_above_4g(void **state)
 	assert_int_equal(high[4 * MIB], 1);
 	assert_int_equal(high[16 * MIB - 1], 2);
 	/* The memory map has the high RAM too. */
-	assert_int_equal(c->bp.e820_entries, 4);
-	assert_int_equal(c->bp.e820_table[3].addr, 4 * GIB);
+	assert_int_equal(c->bp.e820_entries, 5);
+	assert_int_equal(c->bp.e820_table[4].addr, 4 * GIB);
 	/* A small one still goes low. */
 	with_initrd(c);
 	assert_int_equal(load(c), 0);

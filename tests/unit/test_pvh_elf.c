@@ -159,7 +159,7 @@ static void test_load_good(void **state)
 {
 	struct ctx *c = *state;
 	struct hvm_start_info si;
-	struct hvm_memmap_entry mm[3];
+	struct hvm_memmap_entry mm[4];
 
 	assert_int_equal(load(c, "console=ttyS0 quiet"), 0);
 
@@ -188,8 +188,8 @@ static void test_load_good(void **state)
 	assert_int_equal(si.cmdline_paddr, BOOT_CMDLINE_ADDR);
 	assert_string_equal((char *)c->ram + si.cmdline_paddr, "console=ttyS0 quiet");
 
-	/* The memory map: low RAM, the legacy hole, RAM from 1 MiB. */
-	assert_int_equal(si.memmap_entries, 3);
+	/* The memory map: low RAM, the legacy hole, RAM from 1 MiB, PCI ECAM. */
+	assert_int_equal(si.memmap_entries, 4);
 	assert_true(si.memmap_paddr >= 0x2000 + sizeof(si));
 	assert_true(si.memmap_paddr + sizeof(mm) <= BOOT_CMDLINE_ADDR);
 	memcpy(mm, c->ram + si.memmap_paddr, sizeof(mm));
@@ -202,7 +202,10 @@ static void test_load_good(void **state)
 	assert_int_equal(mm[2].addr, 0x100000);
 	assert_int_equal(mm[2].size, RAM_SIZE - 0x100000);
 	assert_int_equal(mm[2].type, E820_RAM);
-	for (int i = 0; i < 3; i++)
+	assert_int_equal(mm[3].addr, PCI_ECAM_BASE);
+	assert_int_equal(mm[3].size, PCI_ECAM_SIZE);
+	assert_int_equal(mm[3].type, E820_RESERVED);
+	for (int i = 0; i < 4; i++)
 		assert_int_equal(mm[i].reserved, 0);
 }
 
@@ -665,7 +668,7 @@ static void test_e820_5g(void **state)
 	/* Added high first: the map is sorted anyway.  RAM is never touched. */
 	assert_int_equal(guest_mem_add(&mem, 4 * GIB, 2 * GIB, &dummy), 0);
 	assert_int_equal(guest_mem_add(&mem, 0, 3 * GIB, &dummy), 0);
-	assert_int_equal(e820_build(&mem, e, E820_MAX_ENTRIES), 4);
+	assert_int_equal(e820_build(&mem, e, E820_MAX_ENTRIES), 5);
 	assert_int_equal(e[0].addr, 0);
 	assert_int_equal(e[0].size, 0x9fc00);
 	assert_int_equal(e[0].type, E820_RAM);
@@ -675,13 +678,17 @@ static void test_e820_5g(void **state)
 	assert_int_equal(e[2].addr, MIB);
 	assert_int_equal(e[2].size, 3 * GIB - MIB);
 	assert_int_equal(e[2].type, E820_RAM);
-	assert_int_equal(e[3].addr, 4 * GIB);
-	assert_int_equal(e[3].size, 2 * GIB);
-	assert_int_equal(e[3].type, E820_RAM);
+	/* PCI ECAM, in the 32-bit hole. */
+	assert_int_equal(e[3].addr, PCI_ECAM_BASE);
+	assert_int_equal(e[3].size, PCI_ECAM_SIZE);
+	assert_int_equal(e[3].type, E820_RESERVED);
+	assert_int_equal(e[4].addr, 4 * GIB);
+	assert_int_equal(e[4].size, 2 * GIB);
+	assert_int_equal(e[4].type, E820_RAM);
 	/* All of RAM but the legacy hole. */
-	assert_int_equal(e[0].size + e[2].size + e[3].size, 5 * GIB - 0x60400);
+	assert_int_equal(e[0].size + e[2].size + e[4].size, 5 * GIB - 0x60400);
 
-	assert_int_equal(e820_build(&mem, e, 3), -ENOSPC);
+	assert_int_equal(e820_build(&mem, e, 4), -ENOSPC);
 }
 
 static void test_e820_legacy_hole(void **state)
@@ -691,16 +698,16 @@ static void test_e820_legacy_hole(void **state)
 	uint8_t dummy;
 
 	(void)state;
-	/* RAM ending below the EBDA has no hole. */
+	/* RAM ending below the EBDA has no hole (the last entry is PCI ECAM). */
 	assert_int_equal(guest_mem_add(&mem, 0, 0x9f000, &dummy), 0);
-	assert_int_equal(e820_build(&mem, e, E820_MAX_ENTRIES), 1);
+	assert_int_equal(e820_build(&mem, e, E820_MAX_ENTRIES), 2);
 	assert_int_equal(e[0].size, 0x9f000);
 	assert_int_equal(e[0].type, E820_RAM);
 
 	/* RAM ending inside the hole: reserved up to its end only. */
 	memset(&mem, 0, sizeof(mem));
 	assert_int_equal(guest_mem_add(&mem, 0, 0xa0000, &dummy), 0);
-	assert_int_equal(e820_build(&mem, e, E820_MAX_ENTRIES), 2);
+	assert_int_equal(e820_build(&mem, e, E820_MAX_ENTRIES), 3);
 	assert_int_equal(e[0].size, 0x9fc00);
 	assert_int_equal(e[1].addr, 0x9fc00);
 	assert_int_equal(e[1].size, 0x400);
@@ -709,7 +716,7 @@ static void test_e820_legacy_hole(void **state)
 	/* A region starting inside the hole. */
 	memset(&mem, 0, sizeof(mem));
 	assert_int_equal(guest_mem_add(&mem, 0xc0000, 0x140000, &dummy), 0);
-	assert_int_equal(e820_build(&mem, e, E820_MAX_ENTRIES), 2);
+	assert_int_equal(e820_build(&mem, e, E820_MAX_ENTRIES), 3);
 	assert_int_equal(e[0].addr, 0xc0000);
 	assert_int_equal(e[0].size, 0x40000);
 	assert_int_equal(e[0].type, E820_RESERVED);
@@ -720,13 +727,15 @@ static void test_e820_legacy_hole(void **state)
 	/* RAM from 1 MiB only: no hole to report. */
 	memset(&mem, 0, sizeof(mem));
 	assert_int_equal(guest_mem_add(&mem, MIB, MIB, &dummy), 0);
-	assert_int_equal(e820_build(&mem, e, E820_MAX_ENTRIES), 1);
+	assert_int_equal(e820_build(&mem, e, E820_MAX_ENTRIES), 2);
 	assert_int_equal(e[0].addr, MIB);
 	assert_int_equal(e[0].type, E820_RAM);
 
-	/* No RAM, no map. */
+	/* No RAM: only ECAM. */
 	memset(&mem, 0, sizeof(mem));
-	assert_int_equal(e820_build(&mem, e, E820_MAX_ENTRIES), 0);
+	assert_int_equal(e820_build(&mem, e, E820_MAX_ENTRIES), 1);
+	assert_int_equal(e[0].addr, PCI_ECAM_BASE);
+	assert_int_equal(e[0].type, E820_RESERVED);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
