@@ -22,14 +22,7 @@ ap_trampoline:
 	lgdtl %cs:TRAMP(ap_tramp_gdtr)		/* 32-bit base: the GDT is below 4 GiB */
 	movl %cs:TRAMP(ap_tramp_cr3), %eax
 	movl %eax, %cr3
-	movl $CR4_PAE, %eax
-	movl %eax, %cr4
-	movl $MSR_EFER, %ecx
-	movl $EFER_LME, %eax
-	xorl %edx, %edx
-	wrmsr
-	movl $(CR0_PG | CR0_ET | CR0_PE), %eax
-	movl %eax, %cr0
+	enable_long_mode
 	ljmpl $KERNEL_CS, $ap_start64
 
 /* Filled in by smp_prepare(); struct ap_tramp_data in smp.c. */

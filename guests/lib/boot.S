@@ -38,14 +38,7 @@ pvh_start32:
 	lgdt gdt_desc
 	movl $pml4, %eax
 	movl %eax, %cr3
-	movl $CR4_PAE, %eax
-	movl %eax, %cr4
-	movl $MSR_EFER, %ecx
-	movl $EFER_LME, %eax
-	xorl %edx, %edx
-	wrmsr
-	movl $(CR0_PG | CR0_ET | CR0_PE), %eax
-	movl %eax, %cr0
+	enable_long_mode
 	ljmp $KERNEL_CS, $start64
 
 	.code64

@@ -42,4 +42,18 @@
 #define GUEST_KERNEL_STACK_SIZE 16384
 #define GUEST_USER_STACK_SIZE	16384
 
+#ifdef __ASSEMBLER__
+/* With CR3 loaded: PAE, EFER.LME, then paging on; a far jump to 64-bit code must follow. */
+.macro enable_long_mode
+	movl $CR4_PAE, %eax
+	movl %eax, %cr4
+	movl $MSR_EFER, %ecx
+	movl $EFER_LME, %eax
+	xorl %edx, %edx
+	wrmsr
+	movl $(CR0_PG | CR0_ET | CR0_PE), %eax
+	movl %eax, %cr0
+.endm
+#endif
+
 #endif
