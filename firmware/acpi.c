@@ -328,7 +328,31 @@ static void dsdt_sleep_states(struct aml *a)
  * The PCI root bridge (PCI Firmware 3.2, 4.1): segment 0, bus 0 up, and the
  * windows it forwards to its buses.  Its ECAM is in the MCFG.
  */
-static void dsdt_pci_root(struct aml *a)
+/*
+ * _PRT (ACPI 6.5, 6.2.13): INTA#..INTD# of every slot to a GSI, no link
+ * devices (the source is 0), so the lines are level-triggered, active low.
+ */
+static void dsdt_pci_routing(struct aml *a)
+{
+	size_t prt;
+
+	aml_name(a, "_PRT");
+	prt = aml_package(a, PCI_NR_SLOTS * 4);
+	for (unsigned int slot = 0; slot < PCI_NR_SLOTS; slot++) {
+		for (unsigned int pin = 1; pin <= 4; pin++) {
+			size_t e = aml_package(a, 4);
+
+			aml_integer(a, (uint64_t)slot << 16 | 0xffff); /* any function */
+			aml_integer(a, pin - 1);		       /* 0 is INTA# */
+			aml_integer(a, 0);
+			aml_integer(a, pci_intx_gsi(slot, pin));
+			aml_end(a, e);
+		}
+	}
+	aml_end(a, prt);
+}
+
+static void dsdt_pci_root(struct aml *a, const struct acpi_platform *p)
 {
 	size_t dev = aml_device(a, "PCI0"), crs;
 
@@ -347,7 +371,11 @@ static void dsdt_pci_root(struct aml *a)
 	aml_address_space(a, AML_SPACE_BUS, 0, PCI_ECAM_LAST_BUS);
 	aml_address_space(a, AML_SPACE_IO, PCI_IO_BASE, PCI_IO_END - 1);
 	aml_address_space(a, AML_SPACE_MEMORY, PCI_MMIO_BASE, PCI_ECAM_BASE - 1);
+	if (p->mmio64_size)
+		aml_address_space(a, AML_SPACE_MEMORY, p->mmio64_base,
+				  p->mmio64_base + p->mmio64_size - 1);
 	aml_resource_template_end(a, crs);
+	dsdt_pci_routing(a);
 	aml_end(a, dev);
 }
 
@@ -365,7 +393,7 @@ static int build_dsdt(struct acpi_area *a, const struct acpi_platform *p, uint64
 		if (p->serial[i])
 			dsdt_serial(&aml, i);
 	}
-	dsdt_pci_root(&aml);
+	dsdt_pci_root(&aml, p);
 	aml_end(&aml, sb);
 	dsdt_sleep_states(&aml);
 	if (aml.err == -ENOSPC)

@@ -22,9 +22,10 @@ struct acpi_platform {
 	const uint32_t *apic_ids; /* nr_cpus LAPIC IDs; [0] is the boot CPU */
 	/* Should differ from every LAPIC ID below 255 (the MP spec wants unique APIC IDs). */
 	uint8_t ioapic_id;
-	bool serial[MAX_SERIAL_PORTS]; /* COM1..COM4 present */
-	uint16_t pm_base;	       /* I/O base of the PM register block below */
-	uint8_t sci_irq;	       /* ISA IRQ (= GSI) of the SCI: 1, 3..15 */
+	bool serial[MAX_SERIAL_PORTS];	   /* COM1..COM4 present */
+	uint16_t pm_base;		   /* I/O base of the PM register block below */
+	uint8_t sci_irq;		   /* ISA IRQ (= GSI) of the SCI: 1, 3..15 */
+	uint64_t mmio64_base, mmio64_size; /* the PCI window for 64-bit BARs */
 };
 
 /* 0, or -EINVAL with err_set() when @p is not a platform the tables can describe. */

@@ -3,7 +3,9 @@
  * An address-range bus.  Devices register [base, base + len) ranges with an
  * ops table; the vCPU loop forwards PIO and MMIO exits here and never names
  * a device.  Lookups take a read lock so ranges can move at run time (PCI
- * BARs being reprogrammed) while vCPUs run.
+ * BARs being reprogrammed) while vCPUs run; handlers are called without it,
+ * so an ops->read/write may still run just after its range was unregistered
+ * (harmless: devices live until every vCPU thread has been joined).
  */
 #ifndef KVMINI_BUS_H
 #define KVMINI_BUS_H

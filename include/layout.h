@@ -25,7 +25,17 @@
 #define PCI_ECAM_SIZE	  ((PCI_ECAM_LAST_BUS + 1) * MIB)
 #define PCI_IO_BASE	  0xc000
 #define PCI_IO_END	  0x10000
-#define LAPIC_BASE	  0xfee00000ULL
+/* 64-bit BARs: a window from the first GiB boundary above RAM (QEMU does the same). */
+#define PCI_MMIO64_ALIGN GIB
+#define PCI_MMIO64_SIZE	 (32 * GIB)
+
+static inline uint64_t pci_mmio64_base(uint64_t ram_size)
+{
+	uint64_t top = HIGH_RAM_START + (ram_size > LOW_RAM_LIMIT ? ram_size - LOW_RAM_LIMIT : 0);
+
+	return (top + PCI_MMIO64_ALIGN - 1) & ~(PCI_MMIO64_ALIGN - 1);
+}
+#define LAPIC_BASE 0xfee00000ULL
 /* Pages KVM needs for its own use on Intel hosts, inside the hole. */
 #define KVM_IDENTITY_MAP_ADDR 0xfffbc000ULL
 #define KVM_TSS_ADDR	      0xfffbd000ULL

@@ -101,34 +101,41 @@ static const struct bus_range *bus_find(const struct bus *bus, uint64_t addr, ui
 	return r;
 }
 
-bool bus_read(struct bus *bus, uint64_t addr, void *data, uint32_t len)
+/*
+ * The range for an access, copied out so that the handler runs without the
+ * bus lock: a handler may then move ranges itself (a PCI BAR write through
+ * ECAM), and a device's ranges outlive every vCPU thread.
+ */
+static bool bus_lookup(struct bus *bus, uint64_t addr, uint32_t len, struct bus_range *out)
 {
 	const struct bus_range *r;
-	bool claimed = false;
 
 	pthread_rwlock_rdlock(&bus->lock);
 	r = bus_find(bus, addr, len);
-	if (r && r->ops->read) {
-		r->ops->read(r->opaque, addr - r->base, data, len);
-		claimed = true;
-	}
+	if (r)
+		*out = *r;
 	pthread_rwlock_unlock(&bus->lock);
-	if (!claimed)
+	return r != NULL;
+}
+
+bool bus_read(struct bus *bus, uint64_t addr, void *data, uint32_t len)
+{
+	struct bus_range r;
+
+	if (!bus_lookup(bus, addr, len, &r) || !r.ops->read) {
 		memset(data, 0xff, len);
-	return claimed;
+		return false;
+	}
+	r.ops->read(r.opaque, addr - r.base, data, len);
+	return true;
 }
 
 bool bus_write(struct bus *bus, uint64_t addr, const void *data, uint32_t len)
 {
-	const struct bus_range *r;
-	bool claimed = false;
+	struct bus_range r;
 
-	pthread_rwlock_rdlock(&bus->lock);
-	r = bus_find(bus, addr, len);
-	if (r && r->ops->write) {
-		r->ops->write(r->opaque, addr - r->base, data, len);
-		claimed = true;
-	}
-	pthread_rwlock_unlock(&bus->lock);
-	return claimed;
+	if (!bus_lookup(bus, addr, len, &r) || !r.ops->write)
+		return false;
+	r.ops->write(r.opaque, addr - r.base, data, len);
+	return true;
 }

@@ -17,48 +17,6 @@
 #include "pci.h"
 #include "vm.h"
 
-#define NR_ISA_IRQS    16
-#define NR_IOAPIC_PINS 24
-
-/*
- * ISA IRQ n goes to PIC input n and IOAPIC pin n, except the PIT: IRQ0 is
- * wired to IOAPIC pin 2, as on every PC and as the MADT and MP table say
- * (KVM's default routing would put it on pin 0).
- */
-int platform_setup_irq_routing(struct vm *vm)
-{
-	struct {
-		struct kvm_irq_routing hdr;
-		struct kvm_irq_routing_entry e[NR_ISA_IRQS + NR_IOAPIC_PINS];
-	} rt;
-	unsigned int n = 0;
-
-	memset(&rt, 0, sizeof(rt));
-	for (unsigned int irq = 0; irq < NR_ISA_IRQS; irq++) {
-		if (irq == 2)
-			continue; /* the cascade */
-		rt.e[n].gsi = irq;
-		rt.e[n].type = KVM_IRQ_ROUTING_IRQCHIP;
-		rt.e[n].u.irqchip.irqchip =
-			irq < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE;
-		rt.e[n].u.irqchip.pin = irq % 8;
-		n++;
-	}
-	for (unsigned int gsi = 0; gsi < NR_IOAPIC_PINS; gsi++) {
-		if (gsi == 2)
-			continue; /* pin 2 is IRQ0's */
-		rt.e[n].gsi = gsi;
-		rt.e[n].type = KVM_IRQ_ROUTING_IRQCHIP;
-		rt.e[n].u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC;
-		rt.e[n].u.irqchip.pin = gsi == 0 ? 2 : gsi;
-		n++;
-	}
-	rt.hdr.nr = n;
-	if (ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, &rt))
-		return err_set(errno, "cannot set the interrupt routing: %s", strerror(errno));
-	return 0;
-}
-
 /* Bus 0 and its host bridge, both allocated together. */
 struct pci_root {
 	struct pci_bus bus;
@@ -78,10 +36,18 @@ static int platform_setup_pci(struct vm *vm)
 {
 	struct pci_root *r = calloc(1, sizeof(*r));
 	int ret;
+	struct pci_windows win = {
+		.mmio32_base = PCI_MMIO_BASE,
+		.mmio32_end = PCI_ECAM_BASE,
+		.mmio64_base = pci_mmio64_base(vm->cfg->ram_size),
+		.mmio64_end = pci_mmio64_base(vm->cfg->ram_size) + PCI_MMIO64_SIZE,
+		.io_base = PCI_IO_BASE,
+		.io_end = PCI_IO_END,
+	};
 
 	if (!r)
 		return err_set(ENOMEM, "cannot allocate the PCI bus");
-	pci_bus_init(&r->bus);
+	pci_bus_init(&r->bus, &vm->pio, &vm->mmio, &win, &vm_pci_host_ops, vm);
 	ret = vm_add_cleanup(vm, pci_root_free, r);
 	if (ret) {
 		pci_root_free(r);
@@ -116,6 +82,8 @@ int platform_setup_tables(struct vm *vm, uint64_t *rsdp)
 		.apic_ids = ids,
 		.pm_base = ACPI_PM_IO_BASE,
 		.sci_irq = ACPI_SCI_IRQ,
+		.mmio64_base = pci_mmio64_base(cfg->ram_size),
+		.mmio64_size = PCI_MMIO64_SIZE,
 	};
 	int ret;
 

@@ -107,7 +107,98 @@ int pci_device_init(struct pci_device *dev, const struct pci_device_ops *ops,
 		if (ret)
 			return ret;
 	}
+	memcpy(dev->bars, info->bars, sizeof(dev->bars));
 	return 0;
+}
+
+void pci_set_bar_handler(struct pci_device *dev, unsigned int bar, const struct bus_ops *ops,
+			 void *opaque)
+{
+	dev->bar_handlers[bar] = (struct pci_bar_handler){ ops, opaque };
+}
+
+/* The address BAR @i holds now (for a 64-bit BAR, both halves). */
+static uint64_t bar_address(const struct pci_device *dev, unsigned int i)
+{
+	const uint8_t *reg = dev->config + PCI_BAR0 + 4 * i;
+
+	switch (dev->bars[i].type) {
+	case PCI_BAR_IO:
+		return get_le(reg, 4) & 0xfffc;
+	case PCI_BAR_MEM32:
+		return get_le(reg, 4) & ~0xfULL;
+	case PCI_BAR_MEM64:
+		return get_le(reg, 8) & ~0xfULL;
+	case PCI_BAR_NONE:
+		break;
+	}
+	return 0;
+}
+
+/*
+ * Put each BAR's handler where the BAR and the command register say, or take
+ * it off the bus.  A BAR that would wrap, leave the 16-bit port space, or
+ * overlap something else (a guest sizing BARs with decoding on) decodes
+ * nothing until it is moved somewhere sensible.
+ */
+static void update_bars(struct pci_device *dev)
+{
+	uint16_t cmd = (uint16_t)get_le(dev->config + PCI_COMMAND, 2);
+
+	for (unsigned int i = 0; i < PCI_NR_BARS; i++) {
+		const struct pci_bar *b = &dev->bars[i];
+		const struct pci_bar_handler *h = &dev->bar_handlers[i];
+		bool io = b->type == PCI_BAR_IO;
+		struct bus *target = io ? dev->bus->pio : dev->bus->mmio;
+		uint64_t old = dev->bar_mapped[i], addr;
+
+		if (b->type == PCI_BAR_NONE || !h->ops)
+			continue;
+		addr = cmd & (io ? PCI_COMMAND_IO : PCI_COMMAND_MEMORY) ? bar_address(dev, i) : 0;
+		if (addr && (addr + b->size - 1 < addr || (io && addr + b->size > 0x10000)))
+			addr = 0;
+		if (addr == old)
+			continue;
+		if (old)
+			bus_unregister(target, old);
+		dev->bar_mapped[i] = 0;
+		if (addr && !bus_register(target, addr, b->size, h->ops, h->opaque))
+			dev->bar_mapped[i] = addr;
+		if (dev->bar_mapped[i] != old && dev->ops && dev->ops->bar_moved)
+			dev->ops->bar_moved(dev, i, dev->bar_mapped[i]);
+	}
+}
+
+/* The line as the interrupt controller sees it changes only on 0 <-> 1 of the shared count. */
+static void intx_drive(struct pci_device *dev, bool was, bool now)
+{
+	struct pci_bus *bus = dev->bus;
+	unsigned int line;
+
+	if (was == now)
+		return;
+	line = pci_intx_gsi(dev->devfn >> 3, dev->config[PCI_INTERRUPT_PIN]) - PCI_INTX_GSI_BASE;
+	if (now ? bus->intx_count[line]++ == 0 : --bus->intx_count[line] == 0)
+		bus->host->set_intx(bus->host_opaque, PCI_INTX_GSI_BASE + line, now);
+}
+
+static bool intx_disabled(const struct pci_device *dev)
+{
+	return get_le(dev->config + PCI_COMMAND, 2) & PCI_COMMAND_INTX_DISABLE;
+}
+
+void pci_set_intx(struct pci_device *dev, bool level)
+{
+	struct pci_bus *bus = dev->bus;
+	bool was;
+
+	if (!dev->config[PCI_INTERRUPT_PIN])
+		return;
+	pthread_mutex_lock(&bus->intx_lock);
+	was = dev->intx_level && !intx_disabled(dev);
+	dev->intx_level = level;
+	intx_drive(dev, was, level && !intx_disabled(dev));
+	pthread_mutex_unlock(&bus->intx_lock);
 }
 
 int pci_add_capability(struct pci_device *dev, uint8_t id, unsigned int len)
@@ -125,32 +216,92 @@ int pci_add_capability(struct pci_device *dev, uint8_t id, unsigned int len)
 	return (int)off;
 }
 
-void pci_bus_init(struct pci_bus *bus)
+void pci_bus_init(struct pci_bus *bus, struct bus *pio, struct bus *mmio,
+		  const struct pci_windows *win, const struct pci_host_ops *host, void *host_opaque)
 {
 	memset(bus, 0, sizeof(*bus));
 	pthread_mutex_init(&bus->lock, NULL);
+	pthread_mutex_init(&bus->intx_lock, NULL);
+	bus->pio = pio;
+	bus->mmio = mmio;
+	bus->mmio32_next = win->mmio32_base;
+	bus->mmio32_end = win->mmio32_end;
+	bus->mmio64_next = win->mmio64_base;
+	bus->mmio64_end = win->mmio64_end;
+	bus->io_next = win->io_base;
+	bus->io_end = win->io_end;
+	bus->host = host;
+	bus->host_opaque = host_opaque;
 }
 
 void pci_bus_destroy(struct pci_bus *bus)
 {
+	pthread_mutex_destroy(&bus->intx_lock);
 	pthread_mutex_destroy(&bus->lock);
+}
+
+/* The next naturally aligned @size bytes of [*next, end), or 0 when they do not fit. */
+static uint64_t window_alloc(uint64_t *next, uint64_t end, uint64_t size)
+{
+	uint64_t addr = (*next + size - 1) & ~(size - 1);
+
+	if (addr < *next || addr > end || size > end - addr)
+		return 0;
+	*next = addr + size;
+	return addr;
+}
+
+/* Addresses for every BAR, as firmware would leave them (decoding off). */
+static int place_bars(struct pci_bus *bus, struct pci_device *dev)
+{
+	for (unsigned int i = 0; i < PCI_NR_BARS; i++) {
+		const struct pci_bar *b = &dev->bars[i];
+		uint8_t *reg = dev->config + PCI_BAR0 + 4 * i;
+		uint64_t addr = 0;
+
+		switch (b->type) {
+		case PCI_BAR_NONE:
+			continue;
+		case PCI_BAR_IO:
+			addr = window_alloc(&bus->io_next, bus->io_end, b->size);
+			break;
+		case PCI_BAR_MEM32:
+			addr = window_alloc(&bus->mmio32_next, bus->mmio32_end, b->size);
+			break;
+		case PCI_BAR_MEM64:
+			addr = window_alloc(&bus->mmio64_next, bus->mmio64_end, b->size);
+			break;
+		}
+		if (!addr)
+			return err_set(ENOSPC, "no room for a %#llx-byte PCI BAR in its window",
+				       (unsigned long long)b->size);
+		put_le(reg, get_le(reg, 4) | addr, b->type == PCI_BAR_MEM64 ? 8 : 4);
+	}
+	return 0;
 }
 
 int pci_bus_add(struct pci_bus *bus, struct pci_device *dev)
 {
 	unsigned int slot;
+	int ret = 0;
 
 	pthread_mutex_lock(&bus->lock);
 	for (slot = 0; slot < PCI_NR_SLOTS && bus->slots[slot]; slot++)
 		;
-	if (slot < PCI_NR_SLOTS) {
+	if (slot == PCI_NR_SLOTS)
+		ret = err_set(ENOSPC, "all %u PCI slots are taken", PCI_NR_SLOTS);
+	if (!ret)
+		ret = place_bars(bus, dev);
+	if (!ret) {
 		bus->slots[slot] = dev;
+		dev->bus = bus;
 		dev->devfn = (uint8_t)(slot << 3);
+		if (dev->config[PCI_INTERRUPT_PIN])
+			dev->config[PCI_INTERRUPT_LINE] =
+				(uint8_t)pci_intx_gsi(slot, dev->config[PCI_INTERRUPT_PIN]);
 	}
 	pthread_mutex_unlock(&bus->lock);
-	if (slot == PCI_NR_SLOTS)
-		return err_set(ENOSPC, "all %u PCI slots are taken", PCI_NR_SLOTS);
-	return 0;
+	return ret;
 }
 
 /*
@@ -177,6 +328,12 @@ static void config_read(struct pci_bus *bus, uint64_t addr, void *data, unsigned
 		return;
 	if (dev->ops && dev->ops->config_read)
 		dev->ops->config_read(dev, reg, len);
+	if (reg <= PCI_STATUS && reg + len > PCI_STATUS) {
+		pthread_mutex_lock(&bus->intx_lock);
+		dev->config[PCI_STATUS] = (uint8_t)((dev->config[PCI_STATUS] & ~PCI_STATUS_INTX) |
+						    (dev->intx_level ? PCI_STATUS_INTX : 0));
+		pthread_mutex_unlock(&bus->intx_lock);
+	}
 	memcpy(data, dev->config + reg, len);
 }
 
@@ -185,14 +342,23 @@ static void config_write(struct pci_bus *bus, uint64_t addr, const void *data, u
 	const uint8_t *v = data;
 	unsigned int reg;
 	struct pci_device *dev = config_target(bus, addr, &reg);
+	bool was_disabled;
 
 	if (!dev)
 		return;
+	pthread_mutex_lock(&bus->intx_lock);
+	was_disabled = intx_disabled(dev);
 	for (unsigned int i = 0; i < len; i++) {
 		uint8_t m = dev->wmask[reg + i];
 
 		dev->config[reg + i] = (uint8_t)((dev->config[reg + i] & ~m) | (v[i] & m));
 	}
+	if (dev->config[PCI_INTERRUPT_PIN])
+		intx_drive(dev, dev->intx_level && !was_disabled,
+			   dev->intx_level && !intx_disabled(dev));
+	pthread_mutex_unlock(&bus->intx_lock);
+	if (reg < PCI_BAR0 + 4 * PCI_NR_BARS && reg + len > PCI_COMMAND)
+		update_bars(dev);
 	if (dev->ops && dev->ops->config_write)
 		dev->ops->config_write(dev, reg, len);
 }

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "error.h"
@@ -21,17 +23,82 @@
 #define ALL_ONES   0xffffffffu
 #define CAP_VENDOR 0x09
 
+#define MMIO64_BASE 0x100000000ULL
+
 struct fake {
 	struct pci_device dev;
 	unsigned int reads, writes;
 	unsigned int offset, len; /* of the last hook call */
+	unsigned int moves;	  /* bar_moved calls */
+	uint64_t moved_to[PCI_NR_BARS];
+	struct pci_msix *msix;
+};
+
+/* What the bus asked of the host. */
+struct host {
+	int line[PCI_NR_INTX_GSIS]; /* level per INTx GSI; -1: never driven */
+	unsigned int intx_calls;
+	unsigned int next_gsi, updates;
+	uint64_t addr[64];
+	uint32_t data[64];
 };
 
 struct ctx {
 	struct bus pio, mmio;
 	struct pci_bus pci;
-	struct pci_device host;
+	struct pci_device host_bridge;
 	struct fake fake;
+	struct host host;
+};
+
+static void host_set_intx(void *opaque, unsigned int gsi, bool level)
+{
+	struct host *h = opaque;
+
+	assert_in_range(gsi, PCI_INTX_GSI_BASE, PCI_INTX_GSI_BASE + PCI_NR_INTX_GSIS - 1);
+	h->line[gsi - PCI_INTX_GSI_BASE] = level;
+	h->intx_calls++;
+}
+
+static int host_msi_alloc(void *opaque, struct pci_msi_route *route)
+{
+	struct host *h = opaque;
+
+	route->gsi = h->next_gsi++;
+	route->fd = eventfd(0, EFD_NONBLOCK);
+	return route->fd < 0 ? -errno : 0;
+}
+
+static int host_msi_update(void *opaque, struct pci_msi_route *route, uint64_t addr, uint32_t data)
+{
+	struct host *h = opaque;
+
+	h->addr[route->gsi] = addr;
+	h->data[route->gsi] = data;
+	h->updates++;
+	return 0;
+}
+
+static void host_msi_free(void *opaque, struct pci_msi_route *route)
+{
+	(void)opaque;
+	close(route->fd);
+}
+
+static const struct pci_host_ops host_ops = {
+	.set_intx = host_set_intx,
+	.msi_alloc = host_msi_alloc,
+	.msi_update = host_msi_update,
+	.msi_free = host_msi_free,
+};
+
+static const struct pci_windows windows = {
+	.mmio32_base = PCI_MMIO_BASE,
+	.mmio32_end = PCI_ECAM_BASE,
+	.mmio64_base = MMIO64_BASE,
+	.mmio64_end = MMIO64_BASE + 8 * GIB,
+	.io_base = PCI_IO_BASE,
+	.io_end = PCI_IO_END,
 };
 
 static void fake_config_read(struct pci_device *dev, unsigned int offset, unsigned int len)
@@ -51,11 +118,22 @@ static void fake_config_write(struct pci_device *dev, unsigned int offset, unsig
 	f->writes++;
 	f->offset = offset;
 	f->len = len;
+	if (f->msix)
+		pci_msix_config_write(f->msix, offset, len);
+}
+
+static void fake_bar_moved(struct pci_device *dev, unsigned int bar, uint64_t addr)
+{
+	struct fake *f = container_of(dev, struct fake, dev);
+
+	f->moves++;
+	f->moved_to[bar] = addr;
 }
 
 static const struct pci_device_ops fake_ops = {
 	.config_read = fake_config_read,
 	.config_write = fake_config_write,
+	.bar_moved = fake_bar_moved,
 };
 
 static const struct pci_device_info fake_info = {
@@ -79,8 +157,9 @@ static int setup(void **state)
 
 	if (!c || bus_init(&c->pio, "pio") || bus_init(&c->mmio, "mmio"))
 		return -1;
-	pci_bus_init(&c->pci);
-	if (pci_host_bridge_init(&c->host) || pci_bus_add(&c->pci, &c->host) ||
+	memset(c->host.line, 0xff, sizeof(c->host.line));
+	pci_bus_init(&c->pci, &c->pio, &c->mmio, &windows, &host_ops, &c->host);
+	if (pci_host_bridge_init(&c->host_bridge) || pci_bus_add(&c->pci, &c->host_bridge) ||
 	    pci_device_init(&c->fake.dev, &fake_ops, &fake_info) ||
 	    pci_bus_add(&c->pci, &c->fake.dev) ||
 	    bus_register(&c->pio, PCI_CONFIG_PORT, PCI_CONFIG_PORT_LEN, &pci_config_port_ops,
@@ -166,7 +245,7 @@ static void test_host_bridge(void **state)
 {
 	struct ctx *c = *state;
 
-	assert_int_equal(c->host.devfn, 0);
+	assert_int_equal(c->host_bridge.devfn, 0);
 	assert_config(c, 0, 0x00, 4, 0x00081b36);
 	assert_config(c, 0, 0x08, 4, 0x06000000); /* class 06/00/00, revision 0 */
 	assert_config(c, 0, 0x0e, 1, 0);	  /* header type 0, one function */
@@ -298,10 +377,11 @@ static void test_bar_sizing(void **state)
 {
 	struct ctx *c = *state;
 
-	/* Before sizing, each BAR shows only its type bits. */
-	assert_config(c, FAKE_SLOT, 0x10, 4, 0x1);
-	assert_config(c, FAKE_SLOT, 0x14, 4, 0x0);
+	/* The bus placed each BAR in its window, naturally aligned, as firmware would. */
+	assert_config(c, FAKE_SLOT, 0x10, 4, 0xc001);
+	assert_config(c, FAKE_SLOT, 0x14, 4, 0xc0000000);
 	assert_config(c, FAKE_SLOT, 0x18, 4, 0xc);
+	assert_config(c, FAKE_SLOT, 0x1c, 4, MMIO64_BASE >> 32);
 	check_bar(c, 0, 0xffffffc1, 0xc040, 0xc041);	     /* I/O, 64 ports */
 	check_bar(c, 1, 0xfffff000, 0xc0001234, 0xc0001000); /* 32-bit memory, 4 KiB */
 	check_bar(c, 2, 0xfff0000c, 0xc0100000, 0xc010000c); /* 64-bit prefetchable, 1 MiB */
@@ -311,6 +391,189 @@ static void test_bar_sizing(void **state)
 	/* Sizing with a word write: the low bits stay the type. */
 	cf8_write(c, FAKE_SLOT, 0x14, 0xffff, 2);
 	assert_config(c, FAKE_SLOT, 0x14, 4, 0xc000f000);
+}
+
+static unsigned int bar_reads;
+
+static void bar_read(void *opaque, uint64_t offset, void *data, uint32_t len)
+{
+	(void)opaque;
+	bar_reads++;
+	memset(data, 0, len);
+	memcpy(data, &offset, len < 8 ? len : 8);
+}
+
+static const struct bus_ops bar_ops = { .read = bar_read };
+
+static bool claimed(struct bus *b, uint64_t addr)
+{
+	uint32_t v;
+
+	return bus_read(b, addr, &v, 4);
+}
+
+static void test_bar_decode(void **state)
+{
+	struct ctx *c = *state;
+	struct fake *f = &c->fake;
+	uint32_t v = 0;
+
+	for (unsigned int i = 0; i < 3; i++)
+		pci_set_bar_handler(&f->dev, i, &bar_ops, f);
+	/* Placed but not decoded until the command register says so. */
+	assert_false(claimed(&c->mmio, 0xc0000000));
+	assert_false(claimed(&c->pio, 0xc000));
+	cf8_write(c, FAKE_SLOT, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+	assert_true(bus_read(&c->mmio, 0xc0000010, &v, 4));
+	assert_int_equal(v, 0x10); /* the handler sees offsets from the BAR */
+	assert_true(claimed(&c->mmio, MMIO64_BASE + 0xffffc));
+	assert_false(claimed(&c->mmio, MMIO64_BASE + 0x100000));
+	assert_false(claimed(&c->pio, 0xc000));
+	assert_int_equal(f->moves, 2);
+	assert_int_equal(f->moved_to[1], 0xc0000000);
+	assert_int_equal(f->moved_to[2], MMIO64_BASE);
+	cf8_write(c, FAKE_SLOT, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_IO, 2);
+	assert_true(claimed(&c->pio, 0xc03c));
+	assert_int_equal(f->moved_to[0], 0xc000);
+	/* Moving a BAR moves its handler. */
+	cf8_write(c, FAKE_SLOT, 0x14, 0xd0000000, 4);
+	assert_false(claimed(&c->mmio, 0xc0000000));
+	assert_true(claimed(&c->mmio, 0xd0000ffc));
+	assert_int_equal(f->moved_to[1], 0xd0000000);
+	/* Sizing with decoding on: the all-ones address overlaps ECAM's neighbour, not ECAM. */
+	cf8_write(c, FAKE_SLOT, 0x14, ALL_ONES, 4);
+	assert_true(claimed(&c->mmio, 0xfffff000));
+	cf8_write(c, FAKE_SLOT, 0x14, 0xd0000000, 4);
+	/* A BAR over another range (ECAM) decodes nothing rather than steal it. */
+	cf8_write(c, FAKE_SLOT, 0x14, PCI_ECAM_BASE, 4);
+	assert_int_equal(f->moved_to[1], 0);
+	assert_int_equal(ecam_read(c, 0, FAKE_SLOT, 0, 2), 0x1234);
+	/* Decoding off: everything goes. */
+	cf8_write(c, FAKE_SLOT, PCI_COMMAND, 0, 2);
+	assert_false(claimed(&c->mmio, MMIO64_BASE));
+	assert_false(claimed(&c->pio, 0xc000));
+	assert_int_equal(f->moved_to[0], 0);
+	assert_int_equal(f->moved_to[2], 0);
+}
+
+static void test_intx(void **state)
+{
+	struct ctx *c = *state;
+	struct pci_device *other = test_malloc(sizeof(*other));
+	struct pci_device_info info = fake_info;
+	unsigned int gsi = pci_intx_gsi(FAKE_SLOT, 1), line = gsi - PCI_INTX_GSI_BASE;
+
+	/* INTA# of slot 1 and INTD# of slot 2 share a line. */
+	info.interrupt_pin = 4;
+	memset(info.bars, 0, sizeof(info.bars));
+	assert_int_equal(pci_device_init(other, NULL, &info), 0);
+	assert_int_equal(pci_bus_add(&c->pci, other), 0);
+	assert_int_equal(pci_intx_gsi(2, 4), gsi);
+	assert_config(c, FAKE_SLOT, PCI_INTERRUPT_LINE, 1, gsi);
+	assert_config(c, 2, PCI_INTERRUPT_LINE, 1, gsi);
+
+	pci_set_intx(&c->fake.dev, true);
+	assert_int_equal(c->host.line[line], 1);
+	assert_config(c, FAKE_SLOT, PCI_STATUS, 2, PCI_STATUS_INTX);
+	pci_set_intx(other, true);
+	pci_set_intx(&c->fake.dev, false);
+	assert_int_equal(c->host.line[line], 1); /* still held by the other device */
+	assert_config(c, FAKE_SLOT, PCI_STATUS, 2, 0);
+	pci_set_intx(other, false);
+	assert_int_equal(c->host.line[line], 0);
+	assert_int_equal(c->host.intx_calls, 2);
+	/* INTX_DISABLE masks the output but not the status bit; clearing it re-asserts. */
+	cf8_write(c, FAKE_SLOT, PCI_COMMAND, PCI_COMMAND_INTX_DISABLE, 2);
+	pci_set_intx(&c->fake.dev, true);
+	assert_int_equal(c->host.line[line], 0);
+	assert_config(c, FAKE_SLOT, PCI_STATUS, 2, PCI_STATUS_INTX);
+	cf8_write(c, FAKE_SLOT, PCI_COMMAND, 0, 2);
+	assert_int_equal(c->host.line[line], 1);
+	cf8_write(c, FAKE_SLOT, PCI_COMMAND, PCI_COMMAND_INTX_DISABLE, 2);
+	assert_int_equal(c->host.line[line], 0);
+	test_free(other);
+}
+
+static uint64_t eventfd_count(int fd)
+{
+	eventfd_t v = 0;
+
+	return eventfd_read(fd, &v) ? 0 : v;
+}
+
+static void msix_write32(struct ctx *c, uint64_t off, uint32_t v)
+{
+	assert_true(bus_write(&c->mmio, 0xc0000000 + off, &v, 4));
+}
+
+static uint32_t msix_read32(struct ctx *c, uint64_t off)
+{
+	uint32_t v = 0;
+
+	assert_true(bus_read(&c->mmio, 0xc0000000 + off, &v, 4));
+	return v;
+}
+
+static void test_msix(void **state)
+{
+	struct ctx *c = *state;
+	struct pci_msix *m = test_malloc(sizeof(*m));
+	int cap;
+
+	/* Keep MSI-X clear of the fake's self-changing byte at 0x48. */
+	assert_int_equal(pci_add_capability(&c->fake.dev, CAP_VENDOR, 12), 0x40);
+	assert_int_equal(pci_msix_init(m, &c->fake.dev, 3, 1, 0, 0x800), 0);
+	c->fake.msix = m;
+	cap = (int)m->cap;
+	pci_set_bar_handler(&c->fake.dev, 1, &pci_msix_bar_ops, m);
+	cf8_write(c, FAKE_SLOT, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+	assert_config(c, FAKE_SLOT, cap, 4, 0x00020000 | PCI_CAP_ID_MSIX); /* 3 vectors */
+	assert_config(c, FAKE_SLOT, cap + 4, 4, 1);			   /* table: BAR 1, 0 */
+	assert_config(c, FAKE_SLOT, cap + 8, 4, 0x801);			   /* PBA: BAR 1, 0x800 */
+	/* Vectors start masked; a disabled function drops interrupts. */
+	assert_int_equal(msix_read32(c, 12), 1);
+	pci_msix_notify(m, 0);
+	assert_int_equal(msix_read32(c, 0x800), 0);
+	/* Program vector 1, enable MSI-X, unmask: an interrupt goes through the route. */
+	msix_write32(c, 16, 0xfee01000);
+	msix_write32(c, 20, 0);
+	msix_write32(c, 24, 0x4041);
+	cf8_write(c, FAKE_SLOT, cap + 2, PCI_MSIX_CTRL_ENABLE, 2);
+	assert_true(pci_msix_enabled(m));
+	pci_msix_notify(m, 1);
+	assert_int_equal(msix_read32(c, 0x800), 2); /* masked: pending */
+	assert_int_equal(eventfd_count(m->routes[1].fd), 0);
+	msix_write32(c, 28, 0);
+	assert_int_equal(msix_read32(c, 0x800), 0);
+	assert_int_equal(eventfd_count(m->routes[1].fd), 1);
+	assert_int_equal(c->host.addr[m->routes[1].gsi], 0xfee01000);
+	assert_int_equal(c->host.data[m->routes[1].gsi], 0x4041);
+	pci_msix_notify(m, 1);
+	assert_int_equal(eventfd_count(m->routes[1].fd), 1);
+	assert_int_equal(c->host.updates, 1); /* the route is reused while the message stays */
+	/* The function mask holds everything back until cleared. */
+	cf8_write(c, FAKE_SLOT, cap + 2, PCI_MSIX_CTRL_ENABLE | PCI_MSIX_CTRL_MASKALL, 2);
+	pci_msix_notify(m, 1);
+	assert_int_equal(eventfd_count(m->routes[1].fd), 0);
+	assert_int_equal(msix_read32(c, 0x800), 2);
+	cf8_write(c, FAKE_SLOT, cap + 2, PCI_MSIX_CTRL_ENABLE, 2);
+	assert_int_equal(eventfd_count(m->routes[1].fd), 1);
+	/* A new message is routed at the next interrupt. */
+	msix_write32(c, 24, 0x4042);
+	pci_msix_notify(m, 1);
+	assert_int_equal(c->host.data[m->routes[1].gsi], 0x4042);
+	assert_int_equal(c->host.updates, 2);
+	/* The PBA is read-only, unaligned or odd-sized accesses are ignored, bad vectors too. */
+	msix_write32(c, 0x800, ALL_ONES);
+	assert_int_equal(msix_read32(c, 0x800), 0);
+	assert_true(bus_write(&c->mmio, 0xc0000000 + 18, &(uint16_t){ 0xffff }, 2));
+	assert_int_equal(msix_read32(c, 16), 0xfee01000);
+	pci_msix_notify(m, 3);
+	assert_int_equal(msix_read32(c, 0x800), 0);
+	assert_int_equal(msix_read32(c, 48), 0); /* past the table */
+	pci_msix_destroy(m);
+	c->fake.msix = NULL;
+	test_free(m);
 }
 
 static void test_bar_errors(void **state)
@@ -371,7 +634,7 @@ static void test_capabilities(void **state)
 	/* Up to the end of the 256 bytes, not beyond. */
 	assert_int_equal(pci_add_capability(&c->fake.dev, CAP_VENDOR, 256 - 0x58), 0x58);
 	assert_int_equal(pci_add_capability(&c->fake.dev, CAP_VENDOR, 2), -ENOSPC);
-	assert_int_equal(pci_add_capability(&c->host, CAP_VENDOR, 1), -ENOSPC);
+	assert_int_equal(pci_add_capability(&c->host_bridge, CAP_VENDOR, 1), -ENOSPC);
 	/* Extended config space (ECAM only) is empty for a conventional device. */
 	assert_int_equal(ecam_read(c, 0, FAKE_SLOT, 0x100, 4), 0);
 	assert_int_equal(ecam_read(c, 0, FAKE_SLOT, 0xffc, 4), 0);
@@ -441,7 +704,8 @@ int main(void)
 		T(test_host_bridge), T(test_absent),	   T(test_address_register),
 		T(test_read_only),   T(test_access_sizes), T(test_bar_sizing),
 		T(test_bar_errors),  T(test_capabilities), T(test_hooks),
-		T(test_slots),	     T(test_ecam_window),
+		T(test_slots),	     T(test_ecam_window),  T(test_bar_decode),
+		T(test_intx),	     T(test_msix),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
