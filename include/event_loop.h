@@ -29,6 +29,8 @@ void event_loop_destroy(struct event_loop *el);
 int event_loop_add(struct event_loop *el, int fd, uint32_t events, event_fn fn, void *opaque);
 int event_loop_del(struct event_loop *el, int fd);
 
+/* Wait up to @timeout_ms (-1: forever) and handle one batch.  Events handled, or -errno. */
+int event_loop_poll(struct event_loop *el, int timeout_ms);
 /* Run until event_loop_stop().  0 or -errno. */
 int event_loop_run(struct event_loop *el);
 /* Thread-safe and async-signal-safe. */

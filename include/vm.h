@@ -24,6 +24,7 @@
 struct vm;
 struct acpi_pm;
 struct pci_bus;
+struct pci_host_ops;
 
 struct vcpu {
 	struct vm *vm;
@@ -61,8 +62,16 @@ struct vm {
 	unsigned int nr_vcpus;
 	struct boot_cpu boot_cpu;
 
+	/* The GSI routing table, committed whole (vmm/irq.c). */
+	pthread_mutex_t irq_lock;
+	struct kvm_irq_routing_entry *routes;
+	unsigned int nr_routes, cap_routes;
+	unsigned int next_msi_gsi;
+
 	struct acpi_pm *acpi_pm; /* the power button, for the control plane */
 	struct pci_bus *pci;	 /* bus 0, for the devices plugged into it */
+
+	bool drive_used[MAX_DRIVES]; /* -drive if=none taken by a -device */
 
 	struct chardev serial_chr[MAX_SERIAL_PORTS];
 	unsigned int nr_serial_chr;
@@ -94,13 +103,18 @@ int vm_set_irq_line(struct vm *vm, unsigned int gsi, bool level);
 /* Register teardown work for something attached to @vm.  0 or -ENOSPC. */
 int vm_add_cleanup(struct vm *vm, void (*fn)(void *opaque), void *opaque);
 
-/* Interrupt routing, ACPI/MP tables and the PM block (vmm/platform.c). */
+/* Interrupt routing (vmm/irq.c); PCI devices reach it through vm_pci_host_ops. */
 int platform_setup_irq_routing(struct vm *vm);
+extern const struct pci_host_ops vm_pci_host_ops;
+
+/* The PCI bus, ACPI/MP tables and the PM block (vmm/platform.c). */
 int platform_setup_tables(struct vm *vm, uint64_t *rsdp);
 
 /* KVM plumbing (vmm/kvm.c). */
 int kvm_open(const char *path, int *kvm_fd);
 bool kvm_host_is_pvm(void);
+/* Let KVM signal @fd on an MMIO write of @len bytes to @addr, without an exit to us. */
+int kvm_ioeventfd(struct vm *vm, uint64_t addr, uint32_t len, int fd, bool assign);
 int kvm_vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned int id);
 int vcpu_start(struct vcpu *vcpu);
 void vcpu_kick(struct vcpu *vcpu);

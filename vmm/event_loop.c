@@ -92,31 +92,37 @@ int event_loop_del(struct event_loop *el, int fd)
 	return -ENOENT;
 }
 
+int event_loop_poll(struct event_loop *el, int timeout_ms)
+{
+	struct epoll_event evs[16];
+	int n = epoll_wait(el->epfd, evs, 16, timeout_ms);
+
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	for (int i = 0; i < n && !el->stopping; i++) {
+		struct event_source *s = evs[i].data.ptr;
+
+		if (!s) {
+			uint64_t v;
+
+			if (read(el->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+				return -errno;
+			continue;
+		}
+		if (s->fn)
+			s->fn(s->opaque, evs[i].events);
+	}
+	free_sources(&el->dead);
+	return n;
+}
+
 int event_loop_run(struct event_loop *el)
 {
 	while (!el->stopping) {
-		struct epoll_event evs[16];
-		int n = epoll_wait(el->epfd, evs, 16, -1);
+		int ret = event_loop_poll(el, -1);
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		for (int i = 0; i < n && !el->stopping; i++) {
-			struct event_source *s = evs[i].data.ptr;
-
-			if (!s) {
-				uint64_t v;
-
-				if (read(el->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-					return -errno;
-				continue;
-			}
-			if (s->fn)
-				s->fn(s->opaque, evs[i].events);
-		}
-		free_sources(&el->dead);
+		if (ret < 0)
+			return ret;
 	}
 	return 0;
 }

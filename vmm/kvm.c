@@ -72,3 +72,15 @@ bool kvm_host_is_pvm(void)
 {
 	return access("/sys/module/kvm_pvm", F_OK) == 0;
 }
+
+int kvm_ioeventfd(struct vm *vm, uint64_t addr, uint32_t len, int fd, bool assign)
+{
+	struct kvm_ioeventfd io = {
+		.addr = addr,
+		.len = len,
+		.fd = fd,
+		.flags = assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN,
+	};
+
+	return ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) ? -errno : 0;
+}

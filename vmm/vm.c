@@ -17,6 +17,7 @@
 #include "error.h"
 #include "layout.h"
 #include "opts.h"
+#include "virtio_blk.h"
 #include "vm.h"
 
 int vm_add_cleanup(struct vm *vm, void (*fn)(void *opaque), void *opaque)
@@ -244,6 +245,26 @@ static int vm_setup_serial(struct vm *vm)
 	return 0;
 }
 
+/* -drive if=virtio: a disk each, in command-line order, before the -device ones. */
+static int vm_add_drives(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->cfg->nr_drives; i++) {
+		const struct drive_config *d = &vm->cfg->drives[i];
+		int ret;
+
+		if (d->iface != DRIVE_IF_VIRTIO)
+			continue;
+		ret = virtio_blk_create(vm, d, d->serial);
+		if (ret) {
+			char msg[400];
+
+			snprintf(msg, sizeof(msg), "%s", err_msg(ret));
+			return err_set(-ret, "-drive file=%s: %s", d->file, msg);
+		}
+	}
+	return 0;
+}
+
 static int vm_add_devices(struct vm *vm)
 {
 	for (unsigned int i = 0; i < vm->cfg->nr_devices; i++) {
@@ -278,6 +299,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	int ret;
 
 	memset(vm, 0, sizeof(*vm));
+	pthread_mutex_init(&vm->irq_lock, NULL);
 	vm->cfg = cfg;
 	vm->kvm_fd = vm->vm_fd = vm->signal_fd = -1;
 	vm->loop.epfd = vm->loop.wake_fd = -1;
@@ -304,9 +326,15 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	if (!ret)
 		ret = vm_setup_serial(vm);
 	if (!ret)
+		ret = vm_add_drives(vm);
+	if (!ret)
 		ret = vm_add_devices(vm);
 	if (ret)
 		return ret;
+	for (unsigned int i = 0; i < cfg->nr_drives; i++) {
+		if (cfg->drives[i].iface == DRIVE_IF_NONE && !vm->drive_used[i])
+			pr_warn("-drive id=%s: no -device uses it", cfg->drives[i].id);
+	}
 	vm->vcpus = calloc(cfg->nr_vcpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus)
 		return -ENOMEM;
@@ -384,6 +412,8 @@ void vm_destroy(struct vm *vm)
 	if (vm->signal_fd >= 0)
 		close(vm->signal_fd);
 	free(vm->cpuid);
+	free(vm->routes);
+	pthread_mutex_destroy(&vm->irq_lock);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)

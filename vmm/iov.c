@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: MIT
+#include <stdint.h>
+#include <string.h>
+
+#include "iov.h"
+
+size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t skip, void *buf, size_t len)
+{
+	size_t done = 0;
+
+	for (unsigned int i = 0; i < n && done < len; i++) {
+		size_t l = iov[i].iov_len, c;
+
+		if (skip >= l) {
+			skip -= l;
+			continue;
+		}
+		c = l - skip < len - done ? l - skip : len - done;
+		memcpy((uint8_t *)buf + done, (const uint8_t *)iov[i].iov_base + skip, c);
+		done += c;
+		skip = 0;
+	}
+	return done;
+}
+
+size_t iov_from_buf(const struct iovec *iov, unsigned int n, size_t skip, const void *buf,
+		    size_t len)
+{
+	size_t done = 0;
+
+	for (unsigned int i = 0; i < n && done < len; i++) {
+		size_t l = iov[i].iov_len, c;
+
+		if (skip >= l) {
+			skip -= l;
+			continue;
+		}
+		c = l - skip < len - done ? l - skip : len - done;
+		memcpy((uint8_t *)iov[i].iov_base + skip, (const uint8_t *)buf + done, c);
+		done += c;
+		skip = 0;
+	}
+	return done;
+}
+
+int iov_slice(const struct iovec *iov, unsigned int n, size_t skip, size_t len, struct iovec *dst,
+	      unsigned int max)
+{
+	unsigned int out = 0;
+
+	for (unsigned int i = 0; i < n && len; i++) {
+		size_t l = iov[i].iov_len, c;
+
+		if (skip >= l) {
+			skip -= l;
+			continue;
+		}
+		if (out == max)
+			return -1;
+		c = l - skip < len ? l - skip : len;
+		dst[out].iov_base = (uint8_t *)iov[i].iov_base + skip;
+		dst[out].iov_len = c;
+		out++;
+		len -= c;
+		skip = 0;
+	}
+	return len ? -1 : (int)out;
+}
