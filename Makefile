@@ -15,11 +15,11 @@ SAN_FLAGS ?=
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -MMD -MP $(SAN_FLAGS)
 LDFLAGS += $(SAN_FLAGS)
-LDLIBS += -lpthread -lfdt
+LDLIBS += -luring -lpthread -lfdt
 
 LIB_SRCS := $(filter-out vmm/main.c,$(wildcard vmm/*.c)) $(wildcard devices/*.c) \
 	$(wildcard firmware/*.c)
-LIB_SRCS += $(wildcard devices/pci/*.c)
+LIB_SRCS += $(wildcard devices/pci/*.c devices/virtio/*.c devices/block/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)

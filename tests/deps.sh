@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
 	gcc make libc6-dev      # the build
 	libfdt-dev              # -dtb checks
+	liburing-dev            # block I/O
+	fio                     # the host's figure in the block benchmark
 	libcmocka-dev           # unit tests
 	qemu-system-x86         # the peer for differential tests and benchmarks
 	clang-format            # style check

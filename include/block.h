@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Block backends (devices/block/): what a disk image looks like to a block
+ * device model.  Requests are asynchronous: a backend queues them, pushes the
+ * queued batch to the kernel on block_submit(), and calls each request's
+ * completion from block_poll() or block_drain().  A backend is not
+ * thread-safe: its owner serialises every call (a device holds its lock).
+ * When completions may be waiting, the backend calls the owner's ready()
+ * from the event loop it was opened with (the I/O thread), and the owner
+ * then calls block_poll().  The raw backend goes through io_uring; qcow2
+ * slots in behind the same ops.
+ */
+#ifndef KVMINI_BLOCK_H
+#define KVMINI_BLOCK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+struct event_loop;
+
+enum block_cache {
+	BLOCK_CACHE_WRITEBACK, /* the host page cache; FLUSH -> fdatasync */
+	BLOCK_CACHE_NONE,      /* O_DIRECT; FLUSH -> fdatasync (the disk's cache) */
+};
+
+struct block_open_args {
+	const char *path;
+	const char *format; /* "raw" (NULL: raw) */
+	bool readonly;
+	enum block_cache cache;
+	void (*ready)(void *opaque); /* on the I/O thread: call block_poll() */
+	void *opaque;
+};
+
+enum block_op {
+	BLOCK_OP_READ,
+	BLOCK_OP_WRITE,
+	BLOCK_OP_FLUSH,
+	BLOCK_OP_DISCARD,
+	BLOCK_OP_WRITE_ZEROES,
+};
+
+struct block_request;
+/* @ret: 0, or -errno (-EIO for a short transfer). */
+typedef void (*block_complete_fn)(struct block_request *req, int ret);
+
+/* Owned by the caller until its completion has been called. */
+struct block_request {
+	enum block_op op;
+	uint64_t offset;	 /* bytes; READ, WRITE, DISCARD, WRITE_ZEROES */
+	uint64_t len;		 /* bytes; DISCARD and WRITE_ZEROES */
+	const struct iovec *iov; /* READ and WRITE: the buffers, in order */
+	unsigned int iovcnt;
+	block_complete_fn complete;
+	/* The backend's, from queue() to the completion: queue() never allocates. */
+	struct block_request *next; /* waiting for room in the kernel */
+	uint64_t done;		    /* READ, WRITE: bytes moved so far (short transfers) */
+};
+
+struct block_backend;
+
+struct block_backend_ops {
+	/*
+	 * Queue @req (any number may be queued; the backend keeps what the
+	 * kernel cannot take yet).  Its completion is called later, from
+	 * poll() or drain(), never from inside this call.  Bounds and
+	 * alignment are the caller's to check.
+	 */
+	void (*queue)(struct block_backend *bb, struct block_request *req);
+	/* Hand everything queued so far to the kernel. */
+	void (*submit)(struct block_backend *bb);
+	/* Run the completions of finished requests; never blocks. */
+	void (*poll)(struct block_backend *bb);
+	/* Wait for every queued or in-flight request, running their completions. */
+	void (*drain)(struct block_backend *bb);
+	/* Drains first; releases the locks, closes the file, frees @bb. */
+	void (*close)(struct block_backend *bb);
+};
+
+struct block_backend {
+	const struct block_backend_ops *ops;
+	uint64_t length;    /* bytes */
+	uint32_t alignment; /* buffers, offsets and lengths must be multiples (cache=none) */
+	bool readonly;
+	bool can_discard; /* DISCARD and WRITE_ZEROES are supported */
+};
+
+/*
+ * Open the image @args names for the I/O thread running @loop, taking the
+ * same advisory locks as QEMU (block_lock()).  0, or -errno with err_set()
+ * saying what was wrong (the caller adds the option in front).
+ */
+int block_open(struct block_backend **bb, const struct block_open_args *args,
+	       struct event_loop *loop);
+
+static inline void block_queue(struct block_backend *bb, struct block_request *req)
+{
+	bb->ops->queue(bb, req);
+}
+
+static inline void block_submit(struct block_backend *bb)
+{
+	bb->ops->submit(bb);
+}
+
+static inline void block_poll(struct block_backend *bb)
+{
+	bb->ops->poll(bb);
+}
+
+static inline void block_drain(struct block_backend *bb)
+{
+	bb->ops->drain(bb);
+}
+
+static inline void block_close(struct block_backend *bb)
+{
+	if (bb)
+		bb->ops->close(bb);
+}
+
+#endif
