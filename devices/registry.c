@@ -8,6 +8,8 @@
 
 static const struct device_driver *const drivers[] = {
 	&debug_exit_driver,
+	&virtio_blk_pci_driver,
+	&virtio_rng_pci_driver,
 };
 
 const struct device_driver *device_find(const char *name)

@@ -20,6 +20,8 @@ enum cli_action {
  * "-vnc: not supported".
  */
 int cli_parse(int argc, char **argv, struct vm_config *cfg);
+/* Free what cli_parse() allocated (also after it failed). */
+void cli_free(struct vm_config *cfg);
 
 void cli_usage(FILE *out);
 

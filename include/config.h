@@ -10,6 +10,7 @@
 
 #define MAX_SERIAL_PORTS 4
 #define MAX_DEVICE_ARGS	 64
+#define MAX_DRIVES	 16
 #define MAX_VCPUS	 255 /* xAPIC IDs */
 #define DEFAULT_RAM_SIZE (128ULL << 20)
 
@@ -23,6 +24,24 @@ struct serial_config {
 	enum serial_backend backend;
 	const char *path; /* SERIAL_FILE */
 };
+
+enum drive_if {
+	DRIVE_IF_VIRTIO, /* a virtio-blk-pci device of its own */
+	DRIVE_IF_NONE,	 /* for -device ...,drive=ID */
+};
+
+/* One -drive: a disk image and how to open it.  The strings are owned (cli_free()). */
+struct drive_config {
+	char *file, *format, *id, *serial;
+	enum drive_if iface;
+	bool readonly;
+	bool cache_none; /* cache=none: O_DIRECT */
+	bool discard;	 /* discard=unmap: DISCARD and WRITE_ZEROES reach the image */
+};
+
+/* Parse a -drive argument.  0 or -errno with err_set(). */
+int drive_parse(struct drive_config *d, const char *arg);
+void drive_free(struct drive_config *d);
 
 struct vm_config {
 	const char *kernel;
@@ -42,6 +61,8 @@ struct vm_config {
 	unsigned int nr_serial;		      /* 0: the default, COM1 on stdio */
 	const char *devices[MAX_DEVICE_ARGS]; /* -device arguments, in order */
 	unsigned int nr_devices;
+	struct drive_config drives[MAX_DRIVES];
+	unsigned int nr_drives;
 	const char *kvm_path; /* /dev/kvm unless KVMINI_KVM_DEVICE says otherwise */
 };
 

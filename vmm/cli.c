@@ -158,6 +158,32 @@ static int opt_device(struct vm_config *cfg, const char *arg)
 	return CLI_RUN;
 }
 
+static int opt_drive(struct vm_config *cfg, const char *arg)
+{
+	int ret;
+
+	if (cfg->nr_drives == MAX_DRIVES)
+		return err_set(EINVAL, "too many drives (at most %d)", MAX_DRIVES);
+	ret = drive_parse(&cfg->drives[cfg->nr_drives], arg);
+	cfg->nr_drives++; /* even on failure: cli_free() frees what was parsed */
+	if (ret)
+		return ret;
+	for (unsigned int i = 0; i + 1 < cfg->nr_drives; i++) {
+		const char *id = cfg->drives[cfg->nr_drives - 1].id;
+
+		if (id && cfg->drives[i].id && !strcmp(cfg->drives[i].id, id))
+			return err_set(EINVAL, "drive id '%s' is used twice", id);
+	}
+	return CLI_RUN;
+}
+
+void cli_free(struct vm_config *cfg)
+{
+	for (unsigned int i = 0; i < cfg->nr_drives; i++)
+		drive_free(&cfg->drives[i]);
+	cfg->nr_drives = 0;
+}
+
 static int opt_enable_kvm(struct vm_config *cfg, const char *arg)
 {
 	(void)cfg;
@@ -236,6 +262,7 @@ static const struct cli_option cli_options[] = {
 	{ "accel", true, opt_accel },	   { "name", true, opt_name },
 	{ "h", false, opt_help },	   { "help", false, opt_help },
 	{ "version", false, opt_version }, { "d", true, opt_debug },
+	{ "drive", true, opt_drive },
 };
 
 void cli_usage(FILE *out)
@@ -258,6 +285,10 @@ void cli_usage(FILE *out)
 	      "                      (default: COM1 on stdio)\n"
 	      "  -nographic          accepted; kvmini has no display, the console is always stdio\n"
 	      "  -no-reboot          accepted; kvmini always exits when the guest resets\n"
+	      "  -drive file=PATH[,format=raw][,if=virtio|none][,id=ID][,readonly=on]\n"
+	      "         [,cache=writeback|none][,discard=unmap|ignore][,serial=S][,aio=io_uring]\n"
+	      "                      a disk image; if=virtio (the default) adds a virtio-blk-pci\n"
+	      "                      disk, if=none leaves it to -device virtio-blk-pci,drive=ID\n"
 	      "  -device DRIVER,...  add a device (-device help lists them)\n"
 	      "  -enable-kvm, -accel kvm\n"
 	      "                      accepted; kvmini always uses KVM\n"

@@ -18,23 +18,19 @@ int main(int argc, char **argv)
 	int action, ret, status;
 
 	action = cli_parse(argc, argv, &cfg);
-	if (action < 0) {
-		pr_err("%s", err_msg(action));
-		return EXIT_USAGE;
-	}
-	switch (action) {
-	case CLI_HELP:
-		cli_usage(stdout);
-		return EXIT_OK;
-	case CLI_VERSION:
-		printf("kvmini version " KVMINI_VERSION "\n");
-		return EXIT_OK;
-	case CLI_DEVICE_HELP:
-		device_list();
-		return EXIT_OK;
-	case CLI_CPU_HELP:
-		cpu_list_features();
-		return EXIT_OK;
+	if (action != CLI_RUN) {
+		if (action < 0)
+			pr_err("%s", err_msg(action));
+		else if (action == CLI_HELP)
+			cli_usage(stdout);
+		else if (action == CLI_VERSION)
+			printf("kvmini version " KVMINI_VERSION "\n");
+		else if (action == CLI_DEVICE_HELP)
+			device_list();
+		else if (action == CLI_CPU_HELP)
+			cpu_list_features();
+		cli_free(&cfg);
+		return action < 0 ? EXIT_USAGE : EXIT_OK;
 	}
 	cfg.kvm_path = getenv("KVMINI_KVM_DEVICE");
 	if (!cfg.kvm_path || !*cfg.kvm_path)
@@ -47,11 +43,13 @@ int main(int argc, char **argv)
 	if (ret) {
 		pr_err("%s", err_msg(ret));
 		vm_destroy(&vm);
+		cli_free(&cfg);
 		return EXIT_USAGE;
 	}
 	status = vm_run(&vm);
 	if (cfg.debug_insn)
 		x86_emu_print_stats(stderr);
 	vm_destroy(&vm);
+	cli_free(&cfg);
 	return status;
 }
