@@ -235,7 +235,8 @@ void pic_eoi(unsigned int irq);
 
 /*
  * Run fn(arg) at CPL3 on the runtime's 16 KiB user stack and return its
- * result.  User code has IOPL 3 (in/out work directly), sees all memory
+ * result.  User code has IOPL 3 (in/out work, except on PVM hosts, where
+ * they #GP: keep port I/O at CPL0), sees all memory
  * (every page is user-accessible) and keeps the caller's interrupt flag.
  * Not reentrant: do not call from a trap handler while user code runs.
  * The user side gets back to CPL0 through the #UD of a ud2 at a known
