@@ -2,9 +2,9 @@
 /*
  * Split virtqueues (virtio 1.2, 2.7), the device side.  The rings live in
  * guest memory and are reached only through the checked accessor; a chain
- * that breaks the rules (a loop, more descriptors than the queue has, an
- * indirect table inside an indirect table or followed by other descriptors,
- * more than VIRTQ_MAX_SIZE buffers in all, a zero-length or out-of-RAM
+ * that breaks the rules (a loop, a chain longer than the queue, indirect
+ * tables included (2.7.5.3.1), an indirect table inside an indirect table
+ * or followed by other descriptors, a zero-length or out-of-RAM
  * buffer, a writable descriptor before a readable one, a head or next index
  * out of range) marks the queue broken: it gives nothing more until
  * virtq_init() again, and the device reports NEEDS_RESET.  No function here

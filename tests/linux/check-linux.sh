@@ -3,12 +3,16 @@
 # its busybox initramfs, once as PVH vmlinux and once as bzImage, and check the kernel log
 # read from the serial console. Ends with "linux: N passed, M failed, K skipped".
 #
-# usage: tests/linux/check-linux.sh [--qemu] [--tcg] [--machine M] [pvh|bzimage]...
+# Each boot gets a virtio-blk disk (a 4 MiB raw image with an MBR holding one partition) and
+# a virtio-rng device; the kernel must find the disk and read its partition table. The
+# pvh-intx variant boots the PVH image with pci=nomsi: the disk then interrupts through INTx.
+#
+# usage: tests/linux/check-linux.sh [--qemu] [--tcg] [--machine M] [pvh|bzimage|pvh-intx]...
 #   --qemu         boot under QEMU (-M microvm,pcie=on -accel kvm) as the reference
 #   --tcg          with --qemu: -accel tcg -M q35 (reaches user space in ~2 s, even on PVM
 #                  hosts; microvm under TCG has no working timer for this kernel and hangs)
 #   --machine M    with --qemu: another -M value (e.g. pc, q35, microvm,pcie=on)
-#   pvh|bzimage    which images to boot (default: both)
+#   pvh|bzimage|pvh-intx   which boots (default: all three)
 # Environment:
 #   KVMINI (build/kvmini), QEMU (qemu-system-x86_64), KVMINI_LINUX_DIR (guests/build/linux)
 #   KVMINI_LINUX_SMP (2), KVMINI_LINUX_MEM (256, MiB), KVMINI_LINUX_APPEND (the command line)
@@ -52,7 +56,7 @@ while [ $# -gt 0 ]; do
 		machine=$2
 		shift
 		;;
-	pvh | bzimage) variants+=("$1") ;;
+	pvh | bzimage | pvh-intx) variants+=("$1") ;;
 	-h | --help)
 		sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
 		exit 0
@@ -64,7 +68,7 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-[ ${#variants[@]} -gt 0 ] || variants=(pvh bzimage)
+[ ${#variants[@]} -gt 0 ] || variants=(pvh bzimage pvh-intx)
 if [ -z "$machine" ]; then
 	if [ "$accel" = tcg ]; then machine=q35; else machine=microvm,pcie=on; fi
 fi
@@ -91,19 +95,37 @@ skip() {
 	skipped=$((skipped + 1))
 }
 
+# A 4 MiB raw disk whose MBR has one Linux partition from sector 2048 to the end.
+make_disk() {
+	python3 - "$1" <<'PY'
+import struct, sys
+sectors = 8192
+mbr = bytearray(512)
+mbr[446:462] = struct.pack('<B3sB3sII', 0, b'\0\2\0', 0x83, b'\xfe\xff\xff', 2048,
+                           sectors - 2048)
+mbr[510:512] = b'\x55\xaa'
+with open(sys.argv[1], 'wb') as f:
+    f.write(mbr)
+    f.truncate(sectors * 512)
+PY
+}
+
 # Boot IMAGE, writing the serial output to LOG; sets vm_status, vm_reason (how the run
 # ended), vm_ok (1 when it ended by itself with status 0, or was stopped after /init ran),
 # vm_wall (seconds) and init_wall (seconds until "Run /init" was seen, or empty).
 boot() {
-	local image=$1 log=$2 timeout=$3 cmd pid start last_size=-1 last_change size now
+	local image=$1 log=$2 timeout=$3 append=$4 cmd pid start last_size=-1 last_change size now
 	local marker_at='' stop='' stop_ok=0
 	if [ "$vmm" = qemu ]; then
 		cmd=("$QEMU" -M "$machine" -accel "$accel")
 	else
 		cmd=("$KVMINI")
 	fi
+	make_disk "$log.disk"
 	cmd+=(-smp "$smp" -m "${mem_mb}M" -nographic -no-reboot -kernel "$image"
-		-initrd "$linux_dir/initramfs.cpio" -append "$cmdline")
+		-initrd "$linux_dir/initramfs.cpio" -append "$append"
+		-drive "file=$log.disk,format=raw,if=none,id=disk0"
+		-device virtio-blk-pci,drive=disk0,serial=kvmini-disk0 -device virtio-rng-pci)
 	printf '%q ' "${cmd[@]}" >"$log.cmd"
 	echo >>"$log.cmd"
 
@@ -177,11 +199,12 @@ show_tail() {
 }
 
 check_variant() {
-	local v=$1 image timeout log t line n total tables devs mem kmem
+	local v=$1 image timeout log t line n total tables devs mem kmem append=$cmdline
 	case $v in
-	pvh)
+	pvh | pvh-intx)
 		image=$linux_dir/vmlinux
 		timeout=${KVMINI_LINUX_TIMEOUT_PVH:-300}
+		[ "$v" = pvh ] || append="$cmdline pci=nomsi"
 		;;
 	bzimage)
 		image=$linux_dir/bzImage
@@ -195,7 +218,7 @@ check_variant() {
 	fi
 	log=$logs/$vmm_name-$v.log
 	echo "$t: booting (timeout ${timeout}s, log $log)"
-	boot "$image" "$log" "$timeout"
+	boot "$image" "$log" "$timeout" "$append"
 	echo "$t: ${vm_reason}, after ${vm_wall}s"
 
 	# How the run ended: on its own with status 0, or stopped by us after /init.
@@ -213,7 +236,7 @@ check_variant() {
 		fail "$t: no 'Linux version' line on the serial console"
 	fi
 
-	if grep -qxF "Command line: $cmdline" "$log"; then
+	if grep -qxF "Command line: $append" "$log"; then
 		pass "$t: command line"
 	else
 		line=$(grep -m1 '^Command line: ' "$log" || echo "no 'Command line:' line")
@@ -252,6 +275,16 @@ check_variant() {
 		skip "$t: PCI: this kvmini has no PCI host bridge or devices yet"
 	else
 		fail "$t: PCI: no host bridge or no devices enumerated"
+	fi
+
+	# "virtio_blk virtio0: [vda] 8192 512-byte logical blocks (4.19 MB/4.00 MiB)", then the
+	# partition scan, which reads sector 0 through the driver and its interrupts.
+	if grep -qE '^virtio_blk virtio[0-9]+: \[vda\] 8192 512-byte logical blocks' "$log" &&
+		grep -qE '^ vda: vda1$' "$log"; then
+		pass "$t: virtio-blk disk found and its partition table read"
+	else
+		line=$(grep -m1 -E 'virtio|vda' "$log" || echo "no virtio or vda lines")
+		fail "$t: virtio-blk: no 8192-sector vda with partition vda1 ($line)"
 	fi
 
 	line=$(kernel_part "$log" | grep -m1 -E 'Oops|BUG:|Kernel panic|WARNING: CPU|general protection fault|Call Trace' || true)

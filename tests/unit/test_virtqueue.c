@@ -723,7 +723,7 @@ static void test_too_many_buffers(void **state)
 	set_desc(c, DESC_GPA, 1, IND_GPA, 16 * VIRTQ_MAX_SIZE, VIRTQ_DESC_F_INDIRECT, 0);
 	add_avail(c, 0);
 	expect_broken(c, -EINVAL);
-	/* Nor the whole queue and then a full table. */
+	/* Nor direct descriptors and then a full table. */
 	fill_table(c, VIRTQ_MAX_SIZE);
 	for (i = 0; i < 7; i++)
 		set_desc(c, DESC_GPA, i, HIGH_GPA, 1, VIRTQ_DESC_F_NEXT, i + 1);
