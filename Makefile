@@ -71,6 +71,7 @@ asan:
 
 bench: all
 	KVMINI=$(BUILD)/kvmini HELPERS=$(BUILD)/tests/helpers tests/bench/bench.sh
+	KVMINI=$(BUILD)/kvmini HELPERS=$(BUILD)/tests/helpers tests/bench/bench-blk.sh
 
 deps:
 	tests/deps.sh

@@ -8,6 +8,7 @@
  * sectors, read-only) complete at once.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -367,8 +368,11 @@ int virtio_blk_create(struct vm *vm, const struct drive_config *d, const char *s
 	blk->readonly = d->readonly;
 	ret = block_open(&blk->bb, &args, &vm->loop);
 	if (ret) {
+		char msg[400];
+
+		snprintf(msg, sizeof(msg), "%s", err_msg(ret));
 		free(blk);
-		return ret;
+		return err_set(-ret, "file=%s: %s", d->file, msg);
 	}
 	if (!d->discard)
 		blk->bb->can_discard = false;

@@ -55,7 +55,7 @@ struct block_request {
 	block_complete_fn complete;
 	/* The backend's, from queue() to the completion: queue() never allocates. */
 	struct block_request *next; /* waiting for room in the kernel */
-	uint64_t done;		    /* READ, WRITE: bytes moved so far (short transfers) */
+	uint64_t done; /* READ, WRITE: bytes moved so far; WRITE_ZEROES: 1 once retried as a hole */
 };
 
 struct block_backend;

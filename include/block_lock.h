@@ -13,10 +13,10 @@
 #include <stdbool.h>
 
 /*
- * Lock @fd (the image @path) for reading, or for writing when @write.
+ * Lock the image open at @fd for reading, or for writing when @write.
  * 0, or -EBUSY when another process's locks conflict (err_set() says which),
  * or another -errno.  On failure @fd holds no locks.
  */
-int block_lock(int fd, const char *path, bool write);
+int block_lock(int fd, bool write);
 
 #endif

@@ -117,6 +117,8 @@ static int vm_setup_ram(struct vm *vm)
 			       (unsigned long long)(size >> 20), strerror(errno));
 	}
 	vm->ram_map_size = size;
+	/* 2 MiB pages where the host allows them: fewer TLB misses, cheaper O_DIRECT pinning. */
+	madvise(vm->ram, size, MADV_HUGEPAGE);
 	ret = vm_add_slot(vm, 0, 0, low, vm->ram);
 	if (!ret && size > low)
 		ret = vm_add_slot(vm, 1, HIGH_RAM_START, size - low, (uint8_t *)vm->ram + low);
@@ -259,7 +261,8 @@ static int vm_add_drives(struct vm *vm)
 			char msg[400];
 
 			snprintf(msg, sizeof(msg), "%s", err_msg(ret));
-			return err_set(-ret, "-drive file=%s: %s", d->file, msg);
+			/* The message names the file already: "-drive file=PATH: ...". */
+			return err_set(-ret, "-drive %s", msg);
 		}
 	}
 	return 0;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -32,14 +33,11 @@ static uint32_t direct_alignment(int fd, const struct stat *st)
 static int open_error(const struct block_open_args *args, int err)
 {
 	if (err == EINVAL && args->cache == BLOCK_CACHE_NONE)
-		return err_set(
-			EINVAL,
-			"%s: cache=none: the file system does not support O_DIRECT (use cache=writeback)",
-			args->path);
+		return err_set(EINVAL, "cache=none: the file system does not support O_DIRECT "
+				       "(use cache=writeback)");
 	if ((err == EACCES || err == EROFS) && !args->readonly)
-		return err_set(err, "%s: %s (use readonly=on to open it read-only)", args->path,
-			       strerror(err));
-	return err_set(err, "%s: %s", args->path, strerror(err));
+		return err_set(err, "%s (use readonly=on to open it read-only)", strerror(err));
+	return err_set(err, "%s", strerror(err));
 }
 
 static int file_open(struct block_file *f, const struct block_open_args *args)
@@ -56,22 +54,41 @@ static int file_open(struct block_file *f, const struct block_open_args *args)
 	f->readonly = args->readonly;
 	f->alignment = 1;
 	if (fstat(f->fd, &st))
-		return err_set(errno, "%s: %s", args->path, strerror(errno));
+		return err_set(errno, "%s", strerror(errno));
 	if (S_ISREG(st.st_mode)) {
 		f->length = st.st_size;
 	} else if (S_ISBLK(st.st_mode)) {
 		if (ioctl(f->fd, BLKGETSIZE64, &size))
-			return err_set(errno, "%s: cannot get the device size: %s", args->path,
-				       strerror(errno));
+			return err_set(errno, "cannot get the device size: %s", strerror(errno));
 		f->length = size;
 	} else {
 		/* A directory opened read-only gets here. */
 		return err_set(S_ISDIR(st.st_mode) ? EISDIR : EINVAL,
-			       "%s: not a regular file or a block device", args->path);
+			       "not a regular file or a block device");
 	}
 	if (args->cache == BLOCK_CACHE_NONE)
 		f->alignment = direct_alignment(f->fd, &st);
 	return 0;
+}
+
+/*
+ * A qcow2 image taken as raw would hand the guest its metadata to overwrite.
+ * One aligned block is read, so that O_DIRECT files can be checked too.
+ */
+static int refuse_qcow2(const struct block_file *f)
+{
+	static const uint8_t magic[4] = { 'Q', 'F', 'I', 0xfb };
+	size_t len = f->alignment > sizeof(magic) ? f->alignment : sizeof(magic);
+	uint8_t *head;
+	int ret = 0;
+
+	if (posix_memalign((void **)&head, f->alignment > 8 ? f->alignment : 8, len))
+		return -ENOMEM;
+	if (f->length >= len && pread(f->fd, head, len, 0) == (ssize_t)len &&
+	    !memcmp(head, magic, sizeof(magic)))
+		ret = err_set(EINVAL, "this is a qcow2 image, not raw (format=raw was given)");
+	free(head);
+	return ret;
 }
 
 int block_open(struct block_backend **bb, const struct block_open_args *args,
@@ -86,7 +103,9 @@ int block_open(struct block_backend **bb, const struct block_open_args *args,
 		return err_set(EINVAL, "unknown format '%s' (supported: raw)", format);
 	ret = file_open(&f, args);
 	if (!ret)
-		ret = block_lock(f.fd, args->path, !args->readonly);
+		ret = block_lock(f.fd, !args->readonly);
+	if (!ret)
+		ret = refuse_qcow2(&f);
 	if (!ret)
 		ret = raw_open(bb, &f, args, loop);
 	if (ret && f.fd >= 0)

@@ -35,7 +35,7 @@ static int held_by_other(int fd, off_t off)
 	return fl.l_type != F_UNLCK;
 }
 
-static int take(int fd, const char *path, bool write)
+static int take(int fd, bool write)
 {
 	const off_t bytes[] = { LOCK_USE_BASE + PERM_READ, LOCK_UNSHARE_BASE + PERM_WRITE,
 				LOCK_USE_BASE + PERM_WRITE };
@@ -46,9 +46,9 @@ static int take(int fd, const char *path, bool write)
 
 		/* Only an exclusive lock blocks ours; QEMU never takes one for long. */
 		if (ret == -EAGAIN)
-			return err_set(EBUSY, "%s: the image is locked by another process", path);
+			return err_set(EBUSY, "the image is locked by another process");
 		if (ret)
-			return err_set(-ret, "%s: cannot lock the image: %s", path, strerror(-ret));
+			return err_set(-ret, "cannot lock the image: %s", strerror(-ret));
 	}
 	return 0;
 }
@@ -65,7 +65,7 @@ static const struct conflict {
 	{ LOCK_UNSHARE_BASE + PERM_READ, false, "it does not let others read", "close it first" },
 };
 
-static int check(int fd, const char *path, bool write)
+static int check(int fd, bool write)
 {
 	for (unsigned int i = 0; i < ARRAY_SIZE(conflicts); i++) {
 		const struct conflict *c = &conflicts[i];
@@ -75,21 +75,20 @@ static int check(int fd, const char *path, bool write)
 			continue;
 		ret = held_by_other(fd, c->byte);
 		if (ret < 0)
-			return err_set(-ret, "%s: cannot test the image locks: %s", path,
-				       strerror(-ret));
+			return err_set(-ret, "cannot test the image locks: %s", strerror(-ret));
 		if (ret)
-			return err_set(EBUSY, "%s: the image is in use by another process (%s); %s",
-				       path, c->why, c->fix);
+			return err_set(EBUSY, "the image is in use by another process (%s); %s",
+				       c->why, c->fix);
 	}
 	return 0;
 }
 
-int block_lock(int fd, const char *path, bool write)
+int block_lock(int fd, bool write)
 {
-	int ret = take(fd, path, write);
+	int ret = take(fd, write);
 
 	if (!ret)
-		ret = check(fd, path, write);
+		ret = check(fd, write);
 	if (ret)
 		ofd_lock(fd, F_UNLCK, LOCK_USE_BASE, LOCK_END - LOCK_USE_BASE);
 	return ret;

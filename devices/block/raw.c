@@ -160,8 +160,10 @@ static void finish(struct raw *r, struct block_request *req, int res)
 		start(r, req);
 		return;
 	case BLOCK_OP_WRITE_ZEROES:
-		if (res == -EOPNOTSUPP && !r->no_zero_range) {
+		/* Once per request: others may have gone out with ZERO_RANGE too. */
+		if (res == -EOPNOTSUPP && !req->done) {
 			r->no_zero_range = true;
+			req->done = 1;
 			start(r, req);
 			return;
 		}

@@ -332,7 +332,7 @@ static void test_write_zeroes_tmpfs(void **state)
 	struct fixture *fx = *state;
 	static uint8_t ones[16384], back[16384], zeros[8192];
 	struct block_backend *bb;
-	struct test_req t;
+	struct test_req t, t2;
 	char path[] = "/dev/shm/kvmini-blk-XXXXXX";
 	struct block_open_args args = { .path = path };
 	int fd = mkstemp(path);
@@ -343,18 +343,27 @@ static void test_write_zeroes_tmpfs(void **state)
 	close(fd);
 	memset(ones, 0xff, sizeof(ones));
 	assert_int_equal(block_open(&bb, &args, &fx->loop), 0);
+	unlink(path); /* the backend's fd keeps it; nothing is left behind if a check fails */
 	rw_req(&t, BLOCK_OP_WRITE, 0, ones, sizeof(ones), NULL, 0);
 	assert_int_equal(run_one(bb, &t), 0);
-	for (int i = 0; i < 2; i++) { /* the first finds out, the second knows */
-		other_req(&t, BLOCK_OP_WRITE_ZEROES, 4096 * i, 4096);
-		assert_int_equal(run_one(bb, &t), 0);
-	}
+	/* Both go out as ZERO_RANGE and both come back for a hole. */
+	other_req(&t, BLOCK_OP_WRITE_ZEROES, 0, 4096);
+	other_req(&t2, BLOCK_OP_WRITE_ZEROES, 4096, 4096);
+	block_queue(bb, &t.req);
+	block_queue(bb, &t2.req);
+	block_submit(bb);
+	block_drain(bb);
+	assert_int_equal(t.ret, 0);
+	assert_int_equal(t2.ret, 0);
+	/* Now it knows. */
+	other_req(&t, BLOCK_OP_WRITE_ZEROES, 12288, 4096);
+	assert_int_equal(run_one(bb, &t), 0);
 	assert_true(bb->can_discard);
 	read_back(bb, 0, back, sizeof(back));
 	assert_memory_equal(back, zeros, 8192);
-	assert_memory_equal(back + 8192, ones, 8192);
+	assert_memory_equal(back + 8192, ones, 4096);
+	assert_memory_equal(back + 12288, zeros, 4096);
 	block_close(bb);
-	unlink(path);
 }
 
 /* Refusing writes is the device's job; the O_RDONLY fd is the safety net. */
@@ -423,13 +432,13 @@ static void test_open_errors(void **state)
 	open_fails(&args, &fx->loop, EINVAL, "unknown format 'qcow3' (supported: raw)");
 	args.format = "raw";
 	args.path = "/tmp/kvmini-no/such.img";
-	open_fails(&args, &fx->loop, ENOENT, "/tmp/kvmini-no/such.img: No such file or directory");
+	open_fails(&args, &fx->loop, ENOENT, "No such file or directory");
 	args.path = "/tmp";
-	open_fails(&args, &fx->loop, EISDIR, "/tmp: Is a directory");
+	open_fails(&args, &fx->loop, EISDIR, "Is a directory");
 	args.readonly = true;
-	open_fails(&args, &fx->loop, EISDIR, "/tmp: not a regular file or a block device");
+	open_fails(&args, &fx->loop, EISDIR, "not a regular file or a block device");
 	args.path = "/dev/null";
-	open_fails(&args, &fx->loop, EINVAL, "/dev/null: not a regular file or a block device");
+	open_fails(&args, &fx->loop, EINVAL, "not a regular file or a block device");
 	assert_int_equal(count_fds(), fds);
 }
 
@@ -443,20 +452,20 @@ static void test_locks(void **state)
 	const char *in_use = "the image is in use by another process";
 
 	assert_int_equal(open_img(fx, &w, false, BLOCK_CACHE_WRITEBACK), 0);
-	open_fails(&args, &fx->loop, EBUSY, fx->path);
+	open_fails(&args, &fx->loop, EBUSY, "the image is in use by another process");
 	assert_non_null(strstr(err_msg(EBUSY), in_use));
 	assert_non_null(strstr(err_msg(EBUSY), "write lock"));
 	args.readonly = true;
-	open_fails(&args, &fx->loop, EBUSY, fx->path);
+	open_fails(&args, &fx->loop, EBUSY, "the image is in use by another process");
 	block_close(w);
 
 	assert_int_equal(open_img(fx, &r1, true, BLOCK_CACHE_WRITEBACK), 0);
 	assert_int_equal(open_img(fx, &r2, true, BLOCK_CACHE_NONE), 0);
 	args.readonly = false;
-	open_fails(&args, &fx->loop, EBUSY, fx->path);
+	open_fails(&args, &fx->loop, EBUSY, "the image is in use by another process");
 	assert_non_null(strstr(err_msg(EBUSY), "readonly=on"));
 	block_close(r1);
-	open_fails(&args, &fx->loop, EBUSY, fx->path);
+	open_fails(&args, &fx->loop, EBUSY, "the image is in use by another process");
 	block_close(r2);
 
 	/* A failed open released what it had taken: a writer gets in now. */
