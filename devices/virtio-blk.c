@@ -291,12 +291,6 @@ static const struct virtio_device_ops blk_ops = {
 	.reset = blk_reset,
 };
 
-static void put_le(uint8_t *p, uint64_t v, unsigned int len)
-{
-	for (unsigned int i = 0; i < len; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
 /* The configuration space (5.2.4) and the features it goes with. */
 static uint64_t blk_config(struct virtio_blk *blk)
 {

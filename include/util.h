@@ -27,6 +27,22 @@ int parse_u64(const char *s, uint64_t *out);
 /* The byte that makes @len bytes at @p sum to zero (ACPI and MP table checksums). */
 uint8_t checksum8(const void *p, size_t len);
 
+/* Little-endian fields of @len (1..8) bytes in guest-visible structures (config spaces). */
+static inline void put_le(uint8_t *p, uint64_t v, unsigned int len)
+{
+	for (unsigned int i = 0; i < len; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline uint64_t get_le(const uint8_t *p, unsigned int len)
+{
+	uint64_t v = 0;
+
+	for (unsigned int i = 0; i < len; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
 /* write() all of @buf, retrying on EINTR and short writes.  0 or -errno. */
 int write_full(int fd, const void *buf, size_t len);
 

@@ -20,21 +20,6 @@
 #define CONFIG_DATA	    4		/* the data window's offset from PCI_CONFIG_PORT */
 #define CAP_ALIGN	    4
 
-static void put_le(uint8_t *p, uint64_t v, unsigned int len)
-{
-	for (unsigned int i = 0; i < len; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, unsigned int len)
-{
-	uint64_t v = 0;
-
-	for (unsigned int i = 0; i < len; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
 /* The BAR's flag bits and its write mask: the address bits at and above its size. */
 static int bar_init(struct pci_device *dev, const struct pci_bar *bars, unsigned int i)
 {

@@ -80,21 +80,6 @@ struct virtio_pci {
 	uint64_t notify_base; /* guest address of the notify region; 0: not decoded */
 };
 
-static void put_le(uint8_t *p, uint64_t v, unsigned int len)
-{
-	for (unsigned int i = 0; i < len; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, unsigned int len)
-{
-	uint64_t v = 0;
-
-	for (unsigned int i = 0; i < len; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
 /* The common configuration as the driver sees it now.  vd->lock held. */
 static void common_image(const struct virtio_pci *vp, uint8_t img[COMMON_SIZE])
 {
