@@ -338,11 +338,16 @@ int virtio_blk_create(struct vm *vm, const struct drive_config *d, const char *s
 		.ready = blk_ready,
 		.opaque = blk,
 	};
+	struct iovec ram[GUEST_MEM_MAX_REGIONS];
 	uint64_t features;
 	int ret;
 
 	if (!blk)
 		return -ENOMEM;
+	for (unsigned int i = 0; i < vm->mem.nr_regions; i++)
+		ram[i] = (struct iovec){ vm->mem.regions[i].hva, vm->mem.regions[i].size };
+	args.buffers = ram;
+	args.nr_buffers = vm->mem.nr_regions;
 	if (serial) {
 		size_t len = strlen(serial);
 

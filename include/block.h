@@ -31,6 +31,13 @@ struct block_open_args {
 	enum block_cache cache;
 	void (*ready)(void *opaque); /* on the I/O thread: call block_poll() */
 	void *opaque;
+	/*
+	 * Optional: the memory most buffers will be in (guest RAM).  A backend
+	 * may register it with the kernel once, so that single-buffer I/O there
+	 * skips pinning pages on every request.
+	 */
+	const struct iovec *buffers;
+	unsigned int nr_buffers;
 };
 
 enum block_op {
