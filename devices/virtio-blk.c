@@ -49,6 +49,7 @@ struct virtio_blk {
 	uint8_t config[VIRTIO_BLK_CONFIG_SIZE];
 	char serial[VIRTIO_BLK_ID_BYTES];
 	bool readonly;
+	unsigned int pushed; /* used-ring entries since the driver was last told */
 	struct blk_req *free_reqs;
 	struct blk_req reqs[QUEUE_SIZE]; /* one per descriptor chain the queue can hold */
 };
@@ -78,7 +79,17 @@ static void req_finish(struct blk_req *r, uint8_t status)
 
 	((uint8_t *)last->iov_base)[last->iov_len - 1] = status;
 	virtq_push(&blk->vd.queues[0].vq, r->elem.head, r->written + 1);
+	blk->pushed++;
 	req_put(blk, r);
+}
+
+/* Interrupt only for something in the used ring: an empty one is a spurious interrupt. */
+static void blk_notify_driver(struct virtio_blk *blk)
+{
+	if (!blk->pushed)
+		return;
+	blk->pushed = 0;
+	virtio_queue_notify_driver(&blk->vd, 0);
 }
 
 static void req_complete(struct block_request *br, int ret)
@@ -254,7 +265,7 @@ static void blk_queue_notify(struct virtio_dev *vd, unsigned int q)
 		       !(vd->status & VIRTIO_STATUS_NEEDS_RESET);
 	}
 	block_submit(blk->bb);
-	virtio_queue_notify_driver(vd, q);
+	blk_notify_driver(blk);
 }
 
 /* The backend has completions: on the I/O thread. */
@@ -265,7 +276,7 @@ static void blk_ready(void *opaque)
 	pthread_mutex_lock(&blk->vd.lock);
 	block_poll(blk->bb);
 	if (blk->vd.queues[0].vq.ready)
-		virtio_queue_notify_driver(&blk->vd, 0);
+		blk_notify_driver(blk);
 	/* Requests freed: take what waited for them. */
 	if (blk->vd.status & VIRTIO_STATUS_DRIVER_OK && blk->vd.queues[0].vq.ready &&
 	    !blk->vd.queues[0].vq.broken && !(blk->vd.status & VIRTIO_STATUS_NEEDS_RESET))
@@ -279,6 +290,7 @@ static void blk_reset(struct virtio_dev *vd)
 	struct virtio_blk *blk = container_of(vd, struct virtio_blk, vd);
 
 	block_drain(blk->bb);
+	blk->pushed = 0;
 }
 
 static const struct virtio_device_ops blk_ops = {

@@ -48,10 +48,14 @@ static uint32_t fill(const struct virtq_elem *e)
 static void rng_queue_notify(struct virtio_dev *vd, unsigned int q)
 {
 	struct virtio_rng *rng = container_of(vd, struct virtio_rng, vd);
+	bool pushed = false;
 
-	while (virtio_queue_pop(vd, q, &rng->elem) > 0)
+	while (virtio_queue_pop(vd, q, &rng->elem) > 0) {
 		virtq_push(&vd->queues[q].vq, rng->elem.head, fill(&rng->elem));
-	virtio_queue_notify_driver(vd, q);
+		pushed = true;
+	}
+	if (pushed) /* an interrupt with an empty used ring is a spurious one */
+		virtio_queue_notify_driver(vd, q);
 }
 
 static const struct virtio_device_ops rng_ops = {

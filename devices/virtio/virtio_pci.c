@@ -84,8 +84,7 @@ struct virtio_pci {
 static void common_image(const struct virtio_pci *vp, uint8_t img[COMMON_SIZE])
 {
 	const struct virtio_dev *vd = vp->vd;
-	const struct virtio_queue *q = &vd->queues[vp->queue_select];
-	bool valid = vp->queue_select < vd->ops->nr_queues;
+	const struct virtio_queue *q;
 
 	memset(img, 0, COMMON_SIZE);
 	put_le(img + COMMON_DFSELECT, vp->dfselect, 4);
@@ -99,8 +98,9 @@ static void common_image(const struct virtio_pci *vp, uint8_t img[COMMON_SIZE])
 	img[COMMON_STATUS] = vd->status;
 	img[COMMON_CFGGEN] = vd->config_generation;
 	put_le(img + COMMON_Q_SELECT, vp->queue_select, 2);
-	if (!valid)
+	if (vp->queue_select >= vd->ops->nr_queues)
 		return; /* a queue that does not exist has size 0 (4.1.4.3.1) */
+	q = &vd->queues[vp->queue_select];
 	put_le(img + COMMON_Q_SIZE, q->vq.size, 2);
 	put_le(img + COMMON_Q_MSIX, q->vector, 2);
 	put_le(img + COMMON_Q_ENABLE, q->enabled, 2);
@@ -125,8 +125,9 @@ static bool overlaps(uint64_t off, uint32_t len, unsigned int field, unsigned in
 static void common_apply(struct virtio_pci *vp, const uint8_t *img, uint64_t off, uint32_t len)
 {
 	struct virtio_dev *vd = vp->vd;
-	struct virtio_queue *q = &vd->queues[vp->queue_select];
 	bool valid = vp->queue_select < vd->ops->nr_queues;
+	/* The guest picks queue_select: index only when it names a queue. */
+	struct virtio_queue *q = valid ? &vd->queues[vp->queue_select] : NULL;
 	bool writable = valid && !q->enabled; /* queue fields are fixed once enabled */
 	uint64_t v;
 
@@ -358,17 +359,17 @@ int virtio_pci_create(struct vm *vm, struct virtio_dev *vd)
 	}
 	pci_set_bar_handler(&vp->pci, MSIX_BAR, &pci_msix_bar_ops, &vp->msix);
 	pci_set_bar_handler(&vp->pci, REGS_BAR, &regs_ops, vp);
-	virtio_set_transport(vd, &transport_ops, vp);
-	ret = pci_bus_add(vm->pci, &vp->pci);
-	if (ret) {
-		free(vp);
-		return ret;
-	}
+	/* MSI routes come from the bus's host; on the bus only once nothing else can fail. */
+	vp->pci.bus = vm->pci;
 	/* One vector per queue and one for configuration changes, as Linux asks. */
 	ret = pci_msix_init(&vp->msix, &vp->pci, ops->nr_queues + 1, MSIX_BAR, 0, MSIX_PBA);
 	if (!ret)
 		ret = vm_add_cleanup(vm, virtio_pci_free, vp);
-	if (ret)
+	if (ret) {
 		virtio_pci_free(vp);
-	return ret;
+		return ret;
+	}
+	virtio_set_transport(vd, &transport_ops, vp);
+	/* On failure vp stays with the VM's cleanups: nothing points at it. */
+	return pci_bus_add(vm->pci, &vp->pci);
 }
