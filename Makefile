@@ -33,6 +33,7 @@ all: $(BUILD)/kvmini guests $(UNIT_BINS) $(HELPER_BINS)
 include guests/guests.mk
 include guests/bzimage/bzimage.mk
 include guests/linux/linux.mk
+include tests/fuzz/fuzz.mk
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -63,6 +63,8 @@ struct vm_config {
 	unsigned int nr_devices;
 	struct drive_config drives[MAX_DRIVES];
 	unsigned int nr_drives;
+	const char *gdb_addr; /* -gdb/-s: "tcp:[HOST]:PORT" or "unix:PATH"; NULL: no stub */
+	bool gdb_wait;	      /* -S: vCPUs wait for gdb before their first instruction */
 	const char *kvm_path; /* /dev/kvm unless KVMINI_KVM_DEVICE says otherwise */
 };
 

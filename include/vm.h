@@ -25,6 +25,7 @@ struct vm;
 struct acpi_pm;
 struct pci_bus;
 struct pci_host_ops;
+struct gdb_kvm;
 
 struct vcpu {
 	struct vm *vm;
@@ -68,6 +69,8 @@ struct vm {
 	unsigned int nr_routes, cap_routes;
 	unsigned int next_msi_gsi;
 
+	struct gdb_kvm *gdb; /* the gdb stub's target, with -s/-gdb */
+
 	struct acpi_pm *acpi_pm; /* the power button, for the control plane */
 	struct pci_bus *pci;	 /* bus 0, for the devices plugged into it */
 
@@ -109,6 +112,19 @@ extern const struct pci_host_ops vm_pci_host_ops;
 
 /* The PCI bus, ACPI/MP tables and the PM block (vmm/platform.c). */
 int platform_setup_tables(struct vm *vm, uint64_t *rsdp);
+
+/*
+ * The gdb stub's target (vmm/gdb_kvm.c): -gdb ADDR, parked at the first
+ * instruction with -S.  The vCPU loop calls vm_gdb_gate() before each
+ * KVM_RUN (false: the VM is ending), and offers its debug exits and, on
+ * PVM hosts, int3 emulation failures to vm_gdb_debug_exit()/vm_gdb_int3()
+ * (true: a breakpoint of the stub's; the vCPU parks at the next gate).
+ */
+int vm_gdb_create(struct vm *vm, const char *addr, bool start_stopped);
+bool vm_gdb_gate(struct vcpu *vcpu);
+bool vm_gdb_debug_exit(struct vcpu *vcpu);
+bool vm_gdb_int3(struct vcpu *vcpu);
+void vm_gdb_wake(struct vm *vm);
 
 /* KVM plumbing (vmm/kvm.c). */
 int kvm_open(const char *path, int *kvm_fd);

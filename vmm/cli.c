@@ -177,6 +177,28 @@ static int opt_drive(struct vm_config *cfg, const char *arg)
 	return CLI_RUN;
 }
 
+static int opt_gdb(struct vm_config *cfg, const char *arg)
+{
+	if (strncmp(arg, "tcp:", 4) && strncmp(arg, "unix:", 5))
+		return err_set(EINVAL, "expected tcp:[HOST]:PORT or unix:PATH");
+	cfg->gdb_addr = arg;
+	return CLI_RUN;
+}
+
+static int opt_gdb_default(struct vm_config *cfg, const char *arg)
+{
+	(void)arg;
+	cfg->gdb_addr = "tcp::1234"; /* loopback: the server binds 127.0.0.1 without a host */
+	return CLI_RUN;
+}
+
+static int opt_wait_for_gdb(struct vm_config *cfg, const char *arg)
+{
+	(void)arg;
+	cfg->gdb_wait = true;
+	return CLI_RUN;
+}
+
 void cli_free(struct vm_config *cfg)
 {
 	for (unsigned int i = 0; i < cfg->nr_drives; i++)
@@ -262,7 +284,8 @@ static const struct cli_option cli_options[] = {
 	{ "accel", true, opt_accel },	   { "name", true, opt_name },
 	{ "h", false, opt_help },	   { "help", false, opt_help },
 	{ "version", false, opt_version }, { "d", true, opt_debug },
-	{ "drive", true, opt_drive },
+	{ "drive", true, opt_drive },	   { "gdb", true, opt_gdb },
+	{ "s", false, opt_gdb_default },   { "S", false, opt_wait_for_gdb },
 };
 
 void cli_usage(FILE *out)
@@ -290,6 +313,10 @@ void cli_usage(FILE *out)
 	      "                      a disk image; if=virtio (the default) adds a virtio-blk-pci\n"
 	      "                      disk, if=none leaves it to -device virtio-blk-pci,drive=ID\n"
 	      "  -device DRIVER,...  add a device (-device help lists them)\n"
+	      "  -gdb tcp:[HOST]:PORT|unix:PATH\n"
+	      "                      wait for a gdb client there (HOST defaults to 127.0.0.1)\n"
+	      "  -s                  the same as -gdb tcp::1234\n"
+	      "  -S                  vCPUs wait for gdb before their first instruction\n"
 	      "  -enable-kvm, -accel kvm\n"
 	      "                      accepted; kvmini always uses KVM\n"
 	      "  -name NAME          name of the guest\n"

@@ -155,6 +155,33 @@ static void vcpu_handle_io(struct vcpu *vcpu)
 	}
 }
 
+/*
+ * A debug exception that was the guest's, not the stub's: deliver it as the
+ * CPU would have (#BP after the int3, #DB where it happened).
+ */
+static bool vcpu_reinject_debug(struct vcpu *vcpu)
+{
+	const struct kvm_debug_exit_arch *a = &vcpu->run->debug.arch;
+	struct kvm_vcpu_events ev;
+
+	if (ioctl(vcpu->fd, KVM_GET_VCPU_EVENTS, &ev))
+		return true;
+	ev.exception.injected = 1;
+	ev.exception.nr = (uint8_t)a->exception;
+	ev.exception.has_error_code = 0;
+	if (a->exception == 3) {
+		struct kvm_regs regs;
+
+		/* A trap: the return address is past the one-byte int3. */
+		if (!ioctl(vcpu->fd, KVM_GET_REGS, &regs)) {
+			regs.rip = a->pc + 1;
+			ioctl(vcpu->fd, KVM_SET_REGS, &regs);
+		}
+	}
+	ioctl(vcpu->fd, KVM_SET_VCPU_EVENTS, &ev);
+	return true;
+}
+
 /* Handle one exit.  false: the vCPU is done. */
 static bool vcpu_handle_exit(struct vcpu *vcpu)
 {
@@ -187,10 +214,19 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 		}
 		vm_request_exit(vcpu->vm, EXIT_OK);
 		return false;
+	case KVM_EXIT_DEBUG:
+		if (vcpu->vm->gdb && vm_gdb_debug_exit(vcpu))
+			return true;
+		/* The guest's own #BP or #DB with guest debugging on: give it back. */
+		return vcpu_reinject_debug(vcpu);
 	case KVM_EXIT_INTERNAL_ERROR:
 		if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION) {
 			char msg[512];
-			int ret = insn_fallback(vcpu);
+			int ret;
+
+			if (vcpu->vm->gdb && vm_gdb_int3(vcpu))
+				return true;
+			ret = insn_fallback(vcpu);
 
 			if (!ret)
 				return true;
@@ -223,6 +259,8 @@ static void *vcpu_thread(void *arg)
 	snprintf(name, sizeof(name), "vcpu%u", vcpu->id);
 	pthread_setname_np(pthread_self(), name);
 	while (!atomic_load(&vm->exiting)) {
+		if (vm->gdb && !vm_gdb_gate(vcpu))
+			break;
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				vcpu->run->immediate_exit = 0;

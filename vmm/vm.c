@@ -36,6 +36,8 @@ void vm_request_exit(struct vm *vm, int status)
 		return;
 	vm->exit_status = status;
 	event_loop_stop(&vm->loop);
+	if (vm->gdb)
+		vm_gdb_wake(vm); /* parked vCPUs see the exit */
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
 }
@@ -347,6 +349,18 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		ret = kvm_vcpu_create(vm, &vm->vcpus[i], i);
 		if (ret)
 			return ret;
+	}
+	if (cfg->gdb_wait && !cfg->gdb_addr)
+		return err_set(EINVAL, "-S: the vCPUs would wait forever: add -s or -gdb for a "
+				       "debugger to start them");
+	if (cfg->gdb_addr) {
+		ret = vm_gdb_create(vm, cfg->gdb_addr, cfg->gdb_wait);
+		if (ret) {
+			char msg[400];
+
+			snprintf(msg, sizeof(msg), "%s", err_msg(ret));
+			return err_set(-ret, "-gdb %s: %s", cfg->gdb_addr, msg);
+		}
 	}
 	return 0;
 }

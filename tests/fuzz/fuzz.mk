@@ -1,0 +1,42 @@
+# SPDX-License-Identifier: MIT
+# The gdb stub's fuzzer: make fuzz [FUZZ_SECONDS=60]
+#   builds build-fuzz/fuzz_gdb_proto (clang, libFuzzer, ASan + UBSan) from the protocol and
+#   server sources and the fake target, seeds a corpus with typical gdb traffic, and runs it.
+# Included from the top-level Makefile.
+
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD ?= build-fuzz
+FUZZ_CC ?= clang
+FUZZ_FLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_SRCS := tests/fuzz/fuzz_gdb_proto.c vmm/gdb_proto.c vmm/gdb_server.c vmm/error.c \
+	vmm/event_loop.c vmm/util.c
+
+.PHONY: fuzz
+
+$(FUZZ_BUILD)/fuzz_gdb_proto: $(FUZZ_SRCS) tests/helpers/gdb_fake.c include/gdb.h \
+		include/gdb_proto.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(FUZZ_SRCS) -lpthread
+
+# Seeds: typical gdb traffic, packets separated by '|', each written as one chunk framed with
+# its checksum, the stop delivered after it (header byte 0xc0 | length - 1; see
+# fuzz_gdb_proto.c).
+FUZZ_SEEDS := \
+	'qSupported:swbreak+;hwbreak+|?|qXfer:features:read:target.xml:0,3f' \
+	'QStartNoAckMode|?|g|p10|Hg2|p0|qC|qfThreadInfo|qsThreadInfo|T2' \
+	'?|vCont?|vCont;s:2;c|vCont;c:1|vCont;C05:-1|?' \
+	'?|Z0,ffffffff81000020,1|c|z0,ffffffff81000020,1|Z2,ffffffff81000100,4|c|s' \
+	'?|Xffffffff81000000,2:ab|mffffffff81000000,2|Mffffffff81000010,2:abcd|m0,1' \
+	'?|qRcmd,70687973206f6e|m100000,4|qRcmd,696e666f|qRcmd,68656c70|D' \
+	'?|G00|P10=0000000000000000|Hc1|s|k'
+
+fuzz: $(FUZZ_BUILD)/fuzz_gdb_proto
+	@mkdir -p $(FUZZ_BUILD)/corpus-gdb
+	@i=0; for s in $(FUZZ_SEEDS); do i=$$((i + 1)); \
+		echo "$$s" | tr '|' '\n' | while IFS= read -r p; do \
+			printf "\\$$(printf %o $$((192 + $${#p} - 1)))%s" "$$p"; \
+		done >$(FUZZ_BUILD)/corpus-gdb/seed$$i; \
+	done
+	$(FUZZ_BUILD)/fuzz_gdb_proto -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+		-print_final_stats=1 $(FUZZ_BUILD)/corpus-gdb
