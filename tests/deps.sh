@@ -12,6 +12,8 @@ packages=(
 	qemu-system-x86         # the peer for differential tests and benchmarks
 	clang-format            # style check
 	acpica-tools            # iasl: the ACPI table unit test decodes kvmini's tables
+	gdb                     # the gdb stub's tests drive the real gdb
+	clang libclang-rt-14-dev  # make fuzz (libFuzzer runtime)
 )
 
 missing=()

@@ -26,9 +26,9 @@ t_locked() {
 	truncate -s 1M "$T_DIR/d.img"
 	case $holder in
 	kvmini)
-		# echo waits at its prompt: the VM keeps the image open until killed.
+		# echo waits at its prompt (stdin at EOF): the VM keeps the image open until killed.
 		need_guest echo
-		sleep 30 | "$KVMINI" -nographic -kernel "$GUESTS/echo.elf" \
+		"$KVMINI" -nographic -kernel "$GUESTS/echo.elf" </dev/null \
 			-drive "file=$T_DIR/d.img,format=raw,if=virtio$mode" >/dev/null 2>&1 &
 		pid=$!
 		;;
@@ -69,7 +69,7 @@ t_two_readers() {
 	need_guest hello
 	need_guest echo
 	truncate -s 1M "$T_DIR/d.img"
-	sleep 30 | "$KVMINI" -nographic -kernel "$GUESTS/echo.elf" \
+	"$KVMINI" -nographic -kernel "$GUESTS/echo.elf" </dev/null \
 		-drive "file=$T_DIR/d.img,format=raw,readonly=on" >/dev/null 2>&1 &
 	pid=$!
 	sleep 0.5

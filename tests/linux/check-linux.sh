@@ -6,13 +6,15 @@
 # Each boot gets a virtio-blk disk (a 4 MiB raw image with an MBR holding one partition) and
 # a virtio-rng device; the kernel must find the disk and read its partition table. The
 # pvh-intx variant boots the PVH image with pci=nomsi: the disk then interrupts through INTx.
+# The pvh-gdb variant boots the PVH image under the gdb stub (-S) with the real gdb attached:
+# a hardware breakpoint on start_kernel, then a software one on a later function, hit in order.
 #
-# usage: tests/linux/check-linux.sh [--qemu] [--tcg] [--machine M] [pvh|bzimage|pvh-intx]...
+# usage: tests/linux/check-linux.sh [--qemu] [--tcg] [--machine M] [pvh|bzimage|pvh-intx|pvh-gdb]...
 #   --qemu         boot under QEMU (-M microvm,pcie=on -accel kvm) as the reference
 #   --tcg          with --qemu: -accel tcg -M q35 (reaches user space in ~2 s, even on PVM
 #                  hosts; microvm under TCG has no working timer for this kernel and hangs)
 #   --machine M    with --qemu: another -M value (e.g. pc, q35, microvm,pcie=on)
-#   pvh|bzimage|pvh-intx   which boots (default: all three)
+#   pvh|bzimage|pvh-intx|pvh-gdb   which boots (default: all four; pvh-gdb only for kvmini)
 # Environment:
 #   KVMINI (build/kvmini), QEMU (qemu-system-x86_64), KVMINI_LINUX_DIR (guests/build/linux)
 #   KVMINI_LINUX_SMP (2), KVMINI_LINUX_MEM (256, MiB), KVMINI_LINUX_APPEND (the command line)
@@ -56,7 +58,7 @@ while [ $# -gt 0 ]; do
 		machine=$2
 		shift
 		;;
-	pvh | bzimage | pvh-intx) variants+=("$1") ;;
+	pvh | bzimage | pvh-intx | pvh-gdb) variants+=("$1") ;;
 	-h | --help)
 		sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
 		exit 0
@@ -68,7 +70,10 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-[ ${#variants[@]} -gt 0 ] || variants=(pvh bzimage pvh-intx)
+if [ ${#variants[@]} -eq 0 ]; then
+	variants=(pvh bzimage pvh-intx)
+	[ "$vmm" = qemu ] || variants+=(pvh-gdb)
+fi
 if [ -z "$machine" ]; then
 	if [ "$accel" = tcg ]; then machine=q35; else machine=microvm,pcie=on; fi
 fi
@@ -323,6 +328,42 @@ check_variant() {
 	fi
 }
 
+# The kernel under gdb: hbreak start_kernel, then break on a function that runs later.
+check_gdb() {
+	local t="$vmm_name/pvh-gdb" log=$logs/$vmm_name-pvh-gdb.log pid sock
+	if ! command -v gdb >/dev/null; then
+		skip "$t: gdb is not installed"
+		return
+	fi
+	sock=$log.sock
+	rm -f "$sock"
+	make_disk "$log.disk"
+	echo "$t: booting under gdb (log $log)"
+	"$KVMINI" -smp "$smp" -m "${mem_mb}M" -nographic -no-reboot -S -gdb "unix:$sock" \
+		-kernel "$linux_dir/vmlinux" -initrd "$linux_dir/initramfs.cpio" -append "$cmdline" \
+		</dev/null >"$log.raw" 2>"$log.stderr" &
+	pid=$!
+	for _ in $(seq 50); do
+		[ -S "$sock" ] && break
+		sleep 0.1
+	done
+	timeout "${KVMINI_LINUX_TIMEOUT_PVH:-300}" gdb -batch -nx "$linux_dir/vmlinux" \
+		-ex 'set pagination off' -ex "target remote $sock" -ex 'hbreak start_kernel' \
+		-ex 'continue' -ex 'info registers rip' -ex 'delete' -ex 'break rest_init' \
+		-ex 'continue' -ex 'info registers rip' -ex 'kill' >"$log.gdb" 2>&1 || true
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	if grep -qE '^rip +0x[0-9a-f]+ +0x[0-9a-f]+ <start_kernel>' "$log.gdb" &&
+		grep -qE '^rip +0x[0-9a-f]+ +0x[0-9a-f]+ <rest_init>' "$log.gdb" &&
+		[ "$(grep -nE '<start_kernel>$' "$log.gdb" | head -n1 | cut -d: -f1)" -lt \
+			"$(grep -nE '<rest_init>$' "$log.gdb" | head -n1 | cut -d: -f1)" ]; then
+		pass "$t: hbreak start_kernel, then break rest_init, hit in order"
+	else
+		fail "$t: gdb did not stop at start_kernel and then rest_init"
+		sed 's/^/  | /' "$log.gdb" | tail -n 12
+	fi
+}
+
 if [ "$vmm" = qemu ]; then
 	if ! command -v "$QEMU" >/dev/null; then
 		skip "$vmm_name: $QEMU is not installed"
@@ -337,7 +378,11 @@ elif [ ! -x "$KVMINI" ]; then
 fi
 
 for v in "${variants[@]}"; do
-	check_variant "$v"
+	if [ "$v" = pvh-gdb ]; then
+		check_gdb
+	else
+		check_variant "$v"
+	fi
 done
 echo "logs: $logs"
 echo "linux: $passed passed, $failed failed, $skipped skipped"
