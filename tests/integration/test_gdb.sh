@@ -5,7 +5,8 @@
 
 # kg_run KVMINI-ARGS -- GDB-COMMANDS...: start kvmini waiting for gdb on a unix socket, run
 # gdb -batch with the commands (one -ex each), wait for kvmini. gdb's output goes to
-# $T_DIR/gdb.out, kvmini's to $T_DIR/vm.out/vm.err, its status to $KG_STATUS.
+# $T_DIR/gdb.out, kvmini's to $T_DIR/vm.out/vm.err, its status to $KG_STATUS. With
+# KG_INTERRUPT=S, gdb gets a SIGINT (as from Ctrl-C) S seconds after it starts.
 kg_run() {
 	local args=() pid i
 	command -v gdb >/dev/null 2>&1 || skip "gdb is not installed"
@@ -26,7 +27,14 @@ kg_run() {
 	for c in "$@"; do
 		ex+=(-ex "$c")
 	done
-	timeout "$T_TIMEOUT" gdb -batch -nx "$GUESTS/gdb-target.elf" "${ex[@]}" >"$T_DIR/gdb.out" 2>&1
+	timeout "$T_TIMEOUT" gdb -batch -nx "$GUESTS/gdb-target.elf" "${ex[@]}" >"$T_DIR/gdb.out" 2>&1 &
+	local gdb_pid=$!
+	if [[ -n ${KG_INTERRUPT:-} ]]; then
+		sleep "$KG_INTERRUPT"
+		# timeout runs gdb as its child: signal gdb itself.
+		pkill -INT -P "$gdb_pid" gdb
+	fi
+	wait "$gdb_pid"
 	for i in $(seq $((T_TIMEOUT * 10))); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
@@ -80,6 +88,32 @@ t_threads_detach() {
 }
 
 # k ends kvmini.
+# finish runs to the caller and shows the return value.
+t_finish() {
+	kg_run -S -- 'break step_one' 'continue' 'finish' 'delete' 'continue'
+	expect_gdb '^0x[0-9a-f]+ in main \(\) at .*gdb-target\.c'
+	expect_gdb '^Value returned is \$1 = 42'
+	expect_vm 'gdb-target: done'
+}
+
+# Ctrl-C stops a guest spinning at CPL3; gdb then lets it go by clearing the flag.
+t_interrupt() {
+	KG_INTERRUPT=2 kg_run -append spin=1 -- 'continue' 'info registers rip' \
+		'set var spinning = 0' 'continue'
+	expect_gdb 'received signal SIGINT'
+	expect_gdb '^rip +0x[0-9a-f]+ +0x[0-9a-f]+ <spin_user'
+	expect_vm 'gdb-target: done'
+}
+
+# A write watchpoint fires on the guest's store.  PVM hosts never report data breakpoints.
+t_watch() {
+	[[ -d /sys/module/kvm_pvm ]] && skip "this PVM host does not report data breakpoints"
+	kg_run -S -- 'watch watched' 'continue' 'print watched' 'delete' 'continue'
+	expect_gdb 'Hardware watchpoint 1: watched'
+	expect_gdb '^New value = 42'
+	expect_vm 'gdb-target: done'
+}
+
 t_kill() {
 	kg_run -S -- 'kill'
 	[[ ! -s $T_DIR/vm.out ]] || fail "the guest ran: $(cat "$T_DIR/vm.out")"
@@ -94,6 +128,9 @@ t_monitor() {
 t_run 'gdb.break' t_break
 t_run 'gdb.hbreak-step' t_hbreak_step
 t_run 'gdb.threads-detach' t_threads_detach
+t_run 'gdb.finish' t_finish
+t_run 'gdb.interrupt' t_interrupt
+t_run 'gdb.watch' t_watch
 t_run 'gdb.kill' t_kill
 t_run 'gdb.monitor' t_monitor
 t_run 'gdb.S-needs-gdb' t_bad_args '^kvmini: -S: .*-s or -gdb' -S -kernel "$GUESTS/hello.elf"
