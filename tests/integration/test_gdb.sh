@@ -79,10 +79,11 @@ t_hbreak_step() {
 
 # Two vCPUs are two threads; after detach the guest runs on.
 t_threads_detach() {
-	kg_run -smp 2 -S -- 'info threads' 'thread 2' 'detach'
+	kg_run -smp 2 -S -- 'info threads' 'thread 2' 'bt' 'detach'
 	expect_gdb '^\* 1 +Thread 1'
 	expect_gdb '^ +2 +Thread 2'
 	expect_gdb 'Switching to thread 2'
+	expect_gdb '^#0 +0x0*fff0 in '
 	expect_gdb 'detached'
 	expect_vm 'gdb-target: done'
 }
