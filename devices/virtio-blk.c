@@ -8,7 +8,6 @@
  * sectors, read-only) complete at once.
  */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -379,11 +378,8 @@ int virtio_blk_create(struct vm *vm, const struct drive_config *d, const char *s
 	blk->readonly = d->readonly;
 	ret = block_open(&blk->bb, &args, &vm->loop);
 	if (ret) {
-		char msg[400];
-
-		snprintf(msg, sizeof(msg), "%s", err_msg(ret));
 		free(blk);
-		return err_set(-ret, "file=%s: %s", d->file, msg);
+		return ret;
 	}
 	if (!d->discard)
 		blk->bb->can_discard = false;
@@ -404,6 +400,7 @@ static int virtio_blk_pci_create(struct vm *vm, struct opts *o)
 {
 	const char *id = opts_get(o, "drive"), *serial = opts_get(o, "serial");
 	const struct drive_config *d = NULL;
+	int ret;
 
 	if (!id)
 		return err_set(EINVAL, "drive= is required (the id of an if=none -drive)");
@@ -418,7 +415,8 @@ static int virtio_blk_pci_create(struct vm *vm, struct opts *o)
 	if (vm->drive_used[d - vm->cfg->drives])
 		return err_set(EBUSY, "drive=%s: already used by another device", id);
 	vm->drive_used[d - vm->cfg->drives] = true;
-	return virtio_blk_create(vm, d, serial ? serial : d->serial);
+	ret = virtio_blk_create(vm, d, serial ? serial : d->serial);
+	return ret ? err_prefix(ret, "file=%s", d->file) : 0;
 }
 
 const struct device_driver virtio_blk_pci_driver = {

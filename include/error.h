@@ -13,6 +13,12 @@
 /* Record a message and return -@errnum (errnum is a positive errno). */
 int err_set(int errnum, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * Put context in front of the recorded message ("PREFIX: message") for a
+ * caller that knows what the failing call was about.  Returns @ret.
+ */
+int err_prefix(int ret, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* The last recorded message, or strerror of @errnum when none was recorded. */
 const char *err_msg(int errnum);
 

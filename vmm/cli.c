@@ -362,13 +362,9 @@ int cli_parse(int argc, char **argv, struct vm_config *cfg)
 		if (opt->has_arg && i + 1 >= argc)
 			return err_set(EINVAL, "-%s: requires an argument", name);
 		ret = opt->handle(cfg, opt->has_arg ? argv[i + 1] : NULL);
-		if (ret < 0) {
-			char msg[512];
-
-			snprintf(msg, sizeof(msg), "%s", err_msg(ret));
-			return err_set(-ret, "-%s%s%s: %s", name, opt->has_arg ? " " : "",
-				       opt->has_arg ? argv[i + 1] : "", msg);
-		}
+		if (ret < 0)
+			return err_prefix(ret, "-%s%s%s", name, opt->has_arg ? " " : "",
+					  opt->has_arg ? argv[i + 1] : "");
 		if (opt->has_arg)
 			i++;
 		if (ret != CLI_RUN && action == CLI_RUN)

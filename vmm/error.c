@@ -16,6 +16,30 @@ int err_set(int errnum, const char *fmt, ...)
 	return -errnum;
 }
 
+int err_prefix(int ret, const char *fmt, ...)
+{
+	char msg[sizeof(err_buf)];
+	size_t len, room;
+	va_list ap;
+
+	snprintf(msg, sizeof(msg), "%s", err_msg(ret));
+	va_start(ap, fmt);
+	vsnprintf(err_buf, sizeof(err_buf), fmt, ap);
+	va_end(ap);
+	/* "PREFIX: message", cut at the buffer's end like any other message. */
+	len = strlen(err_buf);
+	if (len + 2 < sizeof(err_buf)) {
+		memcpy(err_buf + len, ": ", 2);
+		len += 2;
+	}
+	room = sizeof(err_buf) - 1 - len;
+	if (strlen(msg) < room)
+		room = strlen(msg);
+	memcpy(err_buf + len, msg, room);
+	err_buf[len + room] = '\0';
+	return ret;
+}
+
 const char *err_msg(int errnum)
 {
 	if (err_buf[0])

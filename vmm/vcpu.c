@@ -35,10 +35,7 @@ static int vcpu_set_cpuid(struct vcpu *vcpu)
 		return -ENOMEM;
 	ret = cpuid_build(vcpu->vm->cpuid, &cfg->cpu, &cfg->topo, vcpu->id, c, max);
 	if (ret) {
-		char msg[300];
-
-		snprintf(msg, sizeof(msg), "%s", err_msg(ret));
-		ret = err_set(-ret, "-cpu %s: %s", cfg->cpu_arg ? cfg->cpu_arg : "host", msg);
+		ret = err_prefix(ret, "-cpu %s", cfg->cpu_arg ? cfg->cpu_arg : "host");
 	} else if (ioctl(vcpu->fd, KVM_SET_CPUID2, c)) {
 		ret = err_set(errno, "vCPU %u: KVM_SET_CPUID2: %s", vcpu->id, strerror(errno));
 	}

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -169,16 +168,9 @@ static int vm_load_kernel(struct vm *vm, uint64_t rsdp)
 		ret = map_file("-dtb", cfg->dtb, &in.dtb, &in.dtb_size);
 	if (!ret) {
 		ret = boot_load(&vm->mem, &in, &vm->boot_cpu);
-		if (ret) {
-			char msg[400];
-
-			snprintf(msg, sizeof(msg), "%s", err_msg(ret));
-			/* A message about another option (-initrd, -dtb) names it already. */
-			if (msg[0] == '-')
-				ret = err_set(-ret, "%s", msg);
-			else
-				ret = err_set(-ret, "-kernel %s: %s", cfg->kernel, msg);
-		}
+		/* A message about another option (-initrd, -dtb) names it already. */
+		if (ret && err_msg(ret)[0] != '-')
+			ret = err_prefix(ret, "-kernel %s", cfg->kernel);
 	}
 	unmap_file(in.dtb, in.dtb_size);
 	unmap_file(in.initrd, in.initrd_size);
@@ -259,13 +251,8 @@ static int vm_add_drives(struct vm *vm)
 		if (d->iface != DRIVE_IF_VIRTIO)
 			continue;
 		ret = virtio_blk_create(vm, d, d->serial);
-		if (ret) {
-			char msg[400];
-
-			snprintf(msg, sizeof(msg), "%s", err_msg(ret));
-			/* The message names the file already: "-drive file=PATH: ...". */
-			return err_set(-ret, "-drive %s", msg);
-		}
+		if (ret)
+			return err_prefix(ret, "-drive file=%s", d->file);
 	}
 	return 0;
 }
@@ -288,12 +275,8 @@ static int vm_add_devices(struct vm *vm)
 				ret = err_set(EINVAL, "unknown parameter '%s'", opts_unused(&o));
 		}
 		opts_free(&o);
-		if (ret) {
-			char msg[400];
-
-			snprintf(msg, sizeof(msg), "%s", err_msg(ret));
-			return err_set(-ret, "-device %s: %s", arg, msg);
-		}
+		if (ret)
+			return err_prefix(ret, "-device %s", arg);
 	}
 	return 0;
 }
@@ -355,12 +338,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 				       "debugger to start them");
 	if (cfg->gdb_addr) {
 		ret = vm_gdb_create(vm, cfg->gdb_addr, cfg->gdb_wait);
-		if (ret) {
-			char msg[400];
-
-			snprintf(msg, sizeof(msg), "%s", err_msg(ret));
-			return err_set(-ret, "-gdb %s: %s", cfg->gdb_addr, msg);
-		}
+		if (ret)
+			return err_prefix(ret, "-gdb %s", cfg->gdb_addr);
 	}
 	return 0;
 }
