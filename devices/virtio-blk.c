@@ -276,9 +276,8 @@ static void blk_ready(void *opaque)
 	block_poll(blk->bb);
 	if (blk->vd.queues[0].vq.ready)
 		blk_notify_driver(blk);
-	/* Requests freed: take what waited for them. */
-	if (blk->vd.status & VIRTIO_STATUS_DRIVER_OK && blk->vd.queues[0].vq.ready &&
-	    !blk->vd.queues[0].vq.broken && !(blk->vd.status & VIRTIO_STATUS_NEEDS_RESET))
+	/* Requests freed: take what waited for them (a driver reusing in-flight chains). */
+	if (virtio_queue_live(&blk->vd, 0))
 		blk_queue_notify(&blk->vd, 0);
 	pthread_mutex_unlock(&blk->vd.lock);
 }

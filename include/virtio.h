@@ -117,6 +117,9 @@ static inline bool virtio_has_feature(const struct virtio_dev *vd, unsigned int 
 
 /* For devices, with vd->lock held. */
 
+/* Is queue @q running: DRIVER_OK, enabled, not broken, no NEEDS_RESET? */
+bool virtio_queue_live(const struct virtio_dev *vd, unsigned int q);
+
 /* virtq_pop() that puts the device in the error state when the driver broke the rules. */
 int virtio_queue_pop(struct virtio_dev *vd, unsigned int q, struct virtq_elem *elem);
 /* After virtq_push()es: interrupt the driver if it wants one. */

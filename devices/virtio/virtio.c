@@ -20,8 +20,10 @@
 	(1ULL << VIRTIO_F_VERSION_1 | 1ULL << VIRTIO_F_RING_EVENT_IDX | \
 	 1ULL << VIRTIO_F_RING_INDIRECT_DESC)
 
-static bool queue_live(const struct virtio_dev *vd, const struct virtio_queue *vq)
+bool virtio_queue_live(const struct virtio_dev *vd, unsigned int q)
 {
+	const struct virtio_queue *vq = &vd->queues[q];
+
 	return (vd->status & VIRTIO_STATUS_DRIVER_OK) &&
 	       !(vd->status & VIRTIO_STATUS_NEEDS_RESET) && vq->enabled && vq->vq.ready &&
 	       !vq->vq.broken;
@@ -32,14 +34,15 @@ static void kick_event(void *opaque, uint32_t events)
 {
 	struct virtio_queue *q = opaque;
 	struct virtio_dev *vd = q->vd;
+	unsigned int i = (unsigned int)(q - vd->queues);
 	eventfd_t v;
 
 	(void)events;
 	if (eventfd_read(q->kick_fd, &v))
 		return;
 	pthread_mutex_lock(&vd->lock);
-	if (queue_live(vd, q))
-		vd->ops->queue_notify(vd, (unsigned int)(q - vd->queues));
+	if (virtio_queue_live(vd, i))
+		vd->ops->queue_notify(vd, i);
 	pthread_mutex_unlock(&vd->lock);
 }
 
@@ -165,7 +168,7 @@ void virtio_set_status(struct virtio_dev *vd, uint8_t status)
 	if ((status & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK)) {
 		/* Buffers made available before DRIVER_OK are taken now. */
 		for (unsigned int i = 0; i < vd->ops->nr_queues; i++) {
-			if (queue_live(vd, &vd->queues[i]))
+			if (virtio_queue_live(vd, i))
 				vd->ops->queue_notify(vd, i);
 		}
 	}
@@ -201,12 +204,11 @@ void virtio_queue_enable(struct virtio_dev *vd, unsigned int q)
 
 int virtio_queue_pop(struct virtio_dev *vd, unsigned int q, struct virtq_elem *elem)
 {
-	struct virtio_queue *vq = &vd->queues[q];
 	int ret;
 
-	if (!queue_live(vd, vq))
+	if (!virtio_queue_live(vd, q))
 		return 0;
-	ret = virtq_pop(&vq->vq, elem);
+	ret = virtq_pop(&vd->queues[q].vq, elem);
 	if (ret < 0)
 		virtio_dev_error(vd, "queue %u: the driver made a malformed descriptor chain (%s)",
 				 q, strerror(-ret));
