@@ -115,10 +115,8 @@ static bool aligned(const struct iovec *iov, unsigned int n, uint32_t align)
 /* O_DIRECT wants aligned buffers; guests may hand any.  0 or -ENOMEM. */
 static int req_bounce(struct blk_req *r, uint32_t align, bool in)
 {
-	size_t len = 0;
+	size_t len = iov_size(r->data, r->nr_data);
 
-	for (unsigned int i = 0; i < r->nr_data; i++)
-		len += r->data[i].iov_len;
 	if (posix_memalign(&r->bounce, align, len))
 		return -ENOMEM;
 	r->bounce_len = len;

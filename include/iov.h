@@ -6,6 +6,9 @@
 #include <stddef.h>
 #include <sys/uio.h>
 
+/* The bytes in @iov. */
+size_t iov_size(const struct iovec *iov, unsigned int n);
+
 /* Copy up to @len bytes out of / into @iov starting @skip bytes in; returns the bytes copied. */
 size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t skip, void *buf, size_t len);
 size_t iov_from_buf(const struct iovec *iov, unsigned int n, size_t skip, const void *buf,

@@ -5,6 +5,15 @@
 
 #include "iov.h"
 
+size_t iov_size(const struct iovec *iov, unsigned int n)
+{
+	size_t len = 0;
+
+	for (unsigned int i = 0; i < n; i++)
+		len += iov[i].iov_len;
+	return len;
+}
+
 /* Copy between @buf and the bytes of @iov from @skip on, in the direction @to_iov says. */
 static size_t iov_copy(const struct iovec *iov, unsigned int n, size_t skip, uint8_t *buf,
 		       size_t len, bool to_iov)

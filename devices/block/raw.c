@@ -17,6 +17,7 @@
 #include "backend.h"
 #include "error.h"
 #include "event_loop.h"
+#include "iov.h"
 #include "util.h"
 
 #define RAW_RING_ENTRIES 256
@@ -42,15 +43,6 @@ struct raw {
 static struct raw *to_raw(struct block_backend *bb)
 {
 	return container_of(bb, struct raw, bb);
-}
-
-static uint64_t iov_total(const struct iovec *iov, unsigned int n)
-{
-	uint64_t len = 0;
-
-	for (unsigned int i = 0; i < n; i++)
-		len += iov[i].iov_len;
-	return len;
 }
 
 /* One buffer inside registered memory: no page pinning per request.  False if it is not. */
@@ -196,7 +188,7 @@ static void finish(struct raw *r, struct block_request *req, int res)
 		if (res < 0)
 			break;
 		req->done += res;
-		if (req->done >= iov_total(req->iov, req->iovcnt)) {
+		if (req->done >= iov_size(req->iov, req->iovcnt)) {
 			res = 0;
 			break;
 		}
