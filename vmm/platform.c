@@ -32,22 +32,14 @@ static void pci_root_free(void *opaque)
 }
 
 /* Bus 0 with the host bridge at 00.0, configured through ports 0xCF8/0xCFC and ECAM. */
-static int platform_setup_pci(struct vm *vm)
+static int platform_setup_pci(struct vm *vm, const struct pci_windows *win)
 {
 	struct pci_root *r = calloc(1, sizeof(*r));
 	int ret;
-	struct pci_windows win = {
-		.mmio32_base = PCI_MMIO_BASE,
-		.mmio32_end = PCI_ECAM_BASE,
-		.mmio64_base = pci_mmio64_base(vm->cfg->ram_size),
-		.mmio64_end = pci_mmio64_base(vm->cfg->ram_size) + PCI_MMIO64_SIZE,
-		.io_base = PCI_IO_BASE,
-		.io_end = PCI_IO_END,
-	};
 
 	if (!r)
 		return err_set(ENOMEM, "cannot allocate the PCI bus");
-	pci_bus_init(&r->bus, &vm->pio, &vm->mmio, &win, &vm_pci_host_ops, vm);
+	pci_bus_init(&r->bus, &vm->pio, &vm->mmio, win, &vm_pci_host_ops, vm);
 	ret = vm_add_cleanup(vm, pci_root_free, r);
 	if (ret) {
 		pci_root_free(r);
@@ -77,13 +69,22 @@ int platform_setup_tables(struct vm *vm, uint64_t *rsdp)
 {
 	const struct vm_config *cfg = vm->cfg;
 	uint32_t ids[MAX_VCPUS];
+	/* Where the PCI bus places BARs, and what the DSDT says it forwards. */
+	struct pci_windows win = {
+		.mmio32_base = PCI_MMIO_BASE,
+		.mmio32_end = PCI_ECAM_BASE,
+		.mmio64_base = pci_mmio64_base(cfg->ram_size),
+		.mmio64_end = pci_mmio64_base(cfg->ram_size) + PCI_MMIO64_SIZE,
+		.io_base = PCI_IO_BASE,
+		.io_end = PCI_IO_END,
+	};
 	struct acpi_platform p = {
 		.nr_cpus = cfg->nr_vcpus,
 		.apic_ids = ids,
 		.pm_base = ACPI_PM_IO_BASE,
 		.sci_irq = ACPI_SCI_IRQ,
-		.mmio64_base = pci_mmio64_base(cfg->ram_size),
-		.mmio64_size = PCI_MMIO64_SIZE,
+		.mmio64_base = win.mmio64_base,
+		.mmio64_size = win.mmio64_end - win.mmio64_base,
 	};
 	int ret;
 
@@ -95,7 +96,7 @@ int platform_setup_tables(struct vm *vm, uint64_t *rsdp)
 				      ? i < cfg->nr_serial && cfg->serial[i].backend != SERIAL_NONE
 				      : i == 0;
 	p.ioapic_id = acpi_free_apic_id(&p);
-	ret = platform_setup_pci(vm);
+	ret = platform_setup_pci(vm, &win);
 	if (!ret)
 		ret = acpi_build(&vm->mem, &p, rsdp);
 	if (!ret)
