@@ -218,8 +218,9 @@ bool vm_gdb_int3(struct vcpu *v)
 	struct gdb_stop s = { .cpu = v->id, .signal = 5, .reason = GDB_STOP_SWBREAK };
 	uint64_t gpa;
 
-	if (v->run->internal.ndata < 2 || ioctl(v->fd, KVM_GET_REGS, &regs) ||
-	    gva_to_gpa(g, v, regs.rip, &gpa) || !is_our_sw_bp(g, gpa))
+	/* The byte at rip is the int3 the stub put there: nothing else to check. */
+	if (ioctl(v->fd, KVM_GET_REGS, &regs) || gva_to_gpa(g, v, regs.rip, &gpa) ||
+	    !is_our_sw_bp(g, gpa))
 		return false;
 	pthread_mutex_lock(&g->lock);
 	record_stop(g, &s);
@@ -287,7 +288,8 @@ static int access_mem(struct gdb_kvm *g, unsigned int c, uint64_t addr, uint8_t 
 
 		if (chunk > len)
 			chunk = len;
-		ret = phys ? (gpa = addr, 0) : gva_to_gpa(g, cpu(g, c), addr, &gpa);
+		gpa = addr;
+		ret = phys ? 0 : gva_to_gpa(g, cpu(g, c), addr, &gpa);
 		if (!ret)
 			ret = write ? guest_mem_write(&g->vm->mem, gpa, buf, chunk)
 				    : guest_mem_read(&g->vm->mem, gpa, buf, chunk);
