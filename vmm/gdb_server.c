@@ -1259,8 +1259,11 @@ static int listen_tcp(struct gdb_server *s, const char *spec)
 			host[hl] = 0;
 		}
 	}
-	if (!*port || strspn(port, "0123456789") != strlen(port))
-		return err_set(EINVAL, "gdb: '%s' is not a port number (expected tcp:[HOST]:PORT)",
+	/* getaddrinfo() would take 99999 and listen on 99999 mod 65536.  0: any free port. */
+	if (!*port || strspn(port, "0123456789") != strlen(port) || strlen(port) > 5 ||
+	    atoi(port) > 65535)
+		return err_set(EINVAL,
+			       "gdb: '%s' is not a port number, 0-65535 (expected tcp:[HOST]:PORT)",
 			       port);
 	ret = getaddrinfo(host, port, &hints, &ai);
 	if (ret)

@@ -135,3 +135,7 @@ t_run 'gdb.watch' t_watch
 t_run 'gdb.kill' t_kill
 t_run 'gdb.monitor' t_monitor
 t_run 'gdb.S-needs-gdb' t_bad_args '^kvmini: -S: .*-s or -gdb' -S -kernel "$GUESTS/hello.elf"
+t_run 'gdb.bad-address' t_bad_args '^kvmini: -gdb foo: expected tcp:\[HOST\]:PORT or unix:PATH$' \
+	-gdb foo -kernel "$GUESTS/hello.elf"
+t_run 'gdb.bad-port' t_bad_args '^kvmini: -gdb tcp::99999: ' -gdb tcp::99999 \
+	-kernel "$GUESTS/hello.elf"

@@ -683,7 +683,10 @@ static void test_bad_addresses(void **state)
 			      "udp:1234",
 			      "unix:",
 			      "1234",
-			      "tcp:no.such.host.invalid:1234" };
+			      "tcp:no.such.host.invalid:1234",
+			      "tcp::65536",
+			      "tcp::99999",
+			      "tcp::1234567" };
 
 	(void)state;
 	fake_init(&f);
