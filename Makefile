@@ -15,11 +15,13 @@ SAN_FLAGS ?=
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -MMD -MP $(SAN_FLAGS)
 LDFLAGS += $(SAN_FLAGS)
-LDLIBS += -luring -lpthread -lfdt
+SLIRP_CFLAGS := $(shell pkg-config --cflags slirp 2>/dev/null)
+LDLIBS += -luring -lpthread -lfdt $(shell pkg-config --libs slirp 2>/dev/null || echo -lslirp) \
+	-lz -lzstd -ljansson
 
 LIB_SRCS := $(filter-out vmm/main.c,$(wildcard vmm/*.c)) $(wildcard devices/*.c) \
 	$(wildcard firmware/*.c)
-LIB_SRCS += $(wildcard devices/pci/*.c devices/virtio/*.c devices/block/*.c)
+LIB_SRCS += $(wildcard devices/pci/*.c devices/virtio/*.c devices/block/*.c devices/net/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
@@ -38,6 +40,9 @@ include tests/fuzz/fuzz.mk
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+# Only the slirp backend sees glib's headers.
+$(BUILD)/devices/net/slirp.o: CFLAGS += $(SLIRP_CFLAGS)
 
 $(BUILD)/libkvmini.a: $(LIB_OBJS)
 	$(AR) rcs $@ $^

@@ -9,6 +9,7 @@
 static const struct device_driver *const drivers[] = {
 	&debug_exit_driver,
 	&virtio_blk_pci_driver,
+	&virtio_net_pci_driver,
 	&virtio_rng_pci_driver,
 };
 

@@ -11,6 +11,7 @@
 #define MAX_SERIAL_PORTS 4
 #define MAX_DEVICE_ARGS	 64
 #define MAX_DRIVES	 16
+#define MAX_NETDEVS	 8
 #define MAX_VCPUS	 255 /* xAPIC IDs */
 #define DEFAULT_RAM_SIZE (128ULL << 20)
 
@@ -43,6 +44,24 @@ struct drive_config {
 int drive_parse(struct drive_config *d, const char *arg);
 void drive_free(struct drive_config *d);
 
+/* The -net pairs: each "-net nic" takes the next "-net user|tap" in order. */
+struct net_legacy {
+	const char *nics[MAX_NETDEVS], *backends[MAX_NETDEVS];
+	unsigned int nr_nics, nr_backends;
+	bool none; /* -net none */
+};
+
+struct vm_config;
+
+/*
+ * -netdev, -nic and -net (vmm/cli_net.c): @option is the option's name.
+ * -nic and -net become a -netdev plus a "-device virtio-net-pci" in @cfg.
+ * CLI_RUN (0) or -errno with err_set().
+ */
+int net_option(struct vm_config *cfg, const char *option, const char *arg);
+/* Pair the -net options up, after the whole command line.  0 or -errno. */
+int net_options_finish(struct vm_config *cfg);
+
 struct vm_config {
 	const char *kernel;
 	const char *cmdline;
@@ -63,6 +82,13 @@ struct vm_config {
 	unsigned int nr_devices;
 	struct drive_config drives[MAX_DRIVES];
 	unsigned int nr_drives;
+	/* -netdev arguments; -nic and -net expand into one here plus a -device. */
+	const char *netdevs[MAX_NETDEVS];
+	const char *netdev_origin[MAX_NETDEVS]; /* "-nic ARG" for messages; NULL: -netdev */
+	unsigned int nr_netdevs;
+	struct net_legacy legacy_net;	/* -net, paired up once the command line is read */
+	char *strings[5 * MAX_NETDEVS]; /* what the expansions allocated (cli_free()) */
+	unsigned int nr_strings;
 	const char *gdb_addr; /* -gdb/-s: "tcp:[HOST]:PORT" or "unix:PATH"; NULL: no stub */
 	bool gdb_wait;	      /* -S: vCPUs wait for gdb before their first instruction */
 	const char *kvm_path; /* /dev/kvm unless KVMINI_KVM_DEVICE says otherwise */

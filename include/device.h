@@ -22,6 +22,7 @@ struct device_driver {
 /* The drivers, defined in their own files. */
 extern const struct device_driver debug_exit_driver;
 extern const struct device_driver virtio_blk_pci_driver;
+extern const struct device_driver virtio_net_pci_driver;
 extern const struct device_driver virtio_rng_pci_driver;
 
 const struct device_driver *device_find(const char *name);

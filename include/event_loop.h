@@ -27,6 +27,8 @@ void event_loop_destroy(struct event_loop *el);
 
 /* Watch @fd for @events (EPOLLIN...).  0 or -errno (-EPERM: fd not pollable). */
 int event_loop_add(struct event_loop *el, int fd, uint32_t events, event_fn fn, void *opaque);
+/* Watch @fd, added before, for @events instead (0: nothing for now).  0 or -errno. */
+int event_loop_mod(struct event_loop *el, int fd, uint32_t events);
 int event_loop_del(struct event_loop *el, int fd);
 
 /* Wait up to @timeout_ms (-1: forever) and handle one batch.  Events handled, or -errno. */

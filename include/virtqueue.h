@@ -108,6 +108,19 @@ int virtq_pop(struct virtq *vq, struct virtq_elem *elem);
 void virtq_push(struct virtq *vq, uint16_t head, uint32_t written);
 
 /*
+ * Hand @n chains back at once: the driver sees the used index move past all
+ * of them together (a frame spread over several chains is never seen half
+ * done).
+ */
+void virtq_push_n(struct virtq *vq, const struct virtq_used_elem *elems, unsigned int n);
+
+/*
+ * Give back the last @n chains virtq_pop() took and nothing pushed: the
+ * next pops take them again, in the same order.
+ */
+void virtq_unpop(struct virtq *vq, uint16_t n);
+
+/*
  * After one or more virtq_push(): does the driver want an interrupt now?
  * (EVENT_IDX: used_event crossed; otherwise: VIRTQ_AVAIL_F_NO_INTERRUPT clear.)
  */

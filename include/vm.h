@@ -26,6 +26,7 @@ struct acpi_pm;
 struct pci_bus;
 struct pci_host_ops;
 struct gdb_kvm;
+struct net_backend;
 
 struct vcpu {
 	struct vm *vm;
@@ -74,7 +75,9 @@ struct vm {
 	struct acpi_pm *acpi_pm; /* the power button, for the control plane */
 	struct pci_bus *pci;	 /* bus 0, for the devices plugged into it */
 
-	bool drive_used[MAX_DRIVES]; /* -drive if=none taken by a -device */
+	bool drive_used[MAX_DRIVES];		  /* -drive if=none taken by a -device */
+	struct net_backend *netdevs[MAX_NETDEVS]; /* from cfg->netdevs, in order */
+	bool netdev_used[MAX_NETDEVS];
 
 	struct chardev serial_chr[MAX_SERIAL_PORTS];
 	unsigned int nr_serial_chr;
@@ -102,6 +105,13 @@ void vm_request_exit(struct vm *vm, int status);
 
 /* Drive ISA interrupt line @gsi of the in-kernel irqchip. */
 int vm_set_irq_line(struct vm *vm, unsigned int gsi, bool level);
+
+/*
+ * The -netdev with id @id for a NIC, which owns it from now on (closes it
+ * with net_backend_close()).  0, or -ENOENT / -EBUSY (another NIC has it)
+ * with err_set().
+ */
+int vm_take_netdev(struct vm *vm, const char *id, struct net_backend **nb);
 
 /* Register teardown work for something attached to @vm.  0 or -ENOSPC. */
 int vm_add_cleanup(struct vm *vm, void (*fn)(void *opaque), void *opaque);

@@ -14,6 +14,11 @@ packages=(
 	acpica-tools            # iasl: the ACPI table unit test decodes kvmini's tables
 	gdb                     # the gdb stub's tests drive the real gdb
 	clang libclang-rt-14-dev  # make fuzz (libFuzzer runtime)
+	libslirp-dev libglib2.0-dev  # -netdev user
+	libjansson-dev          # JSON: kvmini-img --output=json, QMP
+	zlib1g-dev libzstd-dev  # compressed qcow2 clusters
+	qemu-utils              # qemu-img: the qcow2 interop tests' peer
+	iproute2 iputils-ping netcat-openbsd acl  # network tests: namespaces, ping, nc, setfacl
 )
 
 missing=()

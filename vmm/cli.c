@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -204,6 +205,24 @@ void cli_free(struct vm_config *cfg)
 	for (unsigned int i = 0; i < cfg->nr_drives; i++)
 		drive_free(&cfg->drives[i]);
 	cfg->nr_drives = 0;
+	for (unsigned int i = 0; i < cfg->nr_strings; i++)
+		free(cfg->strings[i]);
+	cfg->nr_strings = 0;
+}
+
+static int opt_netdev(struct vm_config *cfg, const char *arg)
+{
+	return net_option(cfg, "netdev", arg);
+}
+
+static int opt_nic(struct vm_config *cfg, const char *arg)
+{
+	return net_option(cfg, "nic", arg);
+}
+
+static int opt_net(struct vm_config *cfg, const char *arg)
+{
+	return net_option(cfg, "net", arg);
 }
 
 static int opt_enable_kvm(struct vm_config *cfg, const char *arg)
@@ -286,6 +305,8 @@ static const struct cli_option cli_options[] = {
 	{ "version", false, opt_version }, { "d", true, opt_debug },
 	{ "drive", true, opt_drive },	   { "gdb", true, opt_gdb },
 	{ "s", false, opt_gdb_default },   { "S", false, opt_wait_for_gdb },
+	{ "netdev", true, opt_netdev },	   { "nic", true, opt_nic },
+	{ "net", true, opt_net },
 };
 
 void cli_usage(FILE *out)
@@ -313,6 +334,15 @@ void cli_usage(FILE *out)
 	      "                      a disk image; if=virtio (the default) adds a virtio-blk-pci\n"
 	      "                      disk, if=none leaves it to -device virtio-blk-pci,drive=ID\n"
 	      "  -device DRIVER,...  add a device (-device help lists them)\n"
+	      "  -netdev tap,id=ID[,ifname=TAP][,fd=N][,script=no][,downscript=no]\n"
+	      "  -netdev user,id=ID[,net=ADDR/N][,host=ADDR][,dhcpstart=ADDR][,dns=ADDR]\n"
+	      "          [,hostfwd=tcp|udp:[HOSTADDR]:PORT-[GUESTADDR]:PORT]...[,restrict=on]\n"
+	      "                      a network backend for -device virtio-net-pci,netdev=ID[,mac=]\n"
+	      "                      (hostfwd listens on 127.0.0.1 unless HOSTADDR says otherwise)\n"
+	      "  -nic tap|user|none[,mac=MAC][,model=virtio-net-pci][,backend options]\n"
+	      "                      a backend and its virtio-net NIC in one option\n"
+	      "  -net nic[,macaddr=MAC][,model=virtio] -net user|tap[,...], -net none\n"
+	      "                      the legacy pair: each -net nic takes the next backend\n"
 	      "  -gdb tcp:[HOST]:PORT|unix:PATH\n"
 	      "                      wait for a gdb client there (HOST defaults to 127.0.0.1)\n"
 	      "  -s                  the same as -gdb tcp::1234\n"
@@ -369,6 +399,12 @@ int cli_parse(int argc, char **argv, struct vm_config *cfg)
 			i++;
 		if (ret != CLI_RUN && action == CLI_RUN)
 			action = ret;
+	}
+	if (action == CLI_RUN) {
+		int ret = net_options_finish(cfg);
+
+		if (ret)
+			return ret;
 	}
 	if (action == CLI_RUN && !cfg->kernel)
 		return err_set(EINVAL, "no guest kernel: give one with -kernel FILE");

@@ -74,6 +74,17 @@ int event_loop_add(struct event_loop *el, int fd, uint32_t events, event_fn fn, 
 	return 0;
 }
 
+int event_loop_mod(struct event_loop *el, int fd, uint32_t events)
+{
+	for (struct event_source *s = el->sources; s; s = s->next) {
+		struct epoll_event ev = { .events = events, .data.ptr = s };
+
+		if (s->fd == fd)
+			return epoll_ctl(el->epfd, EPOLL_CTL_MOD, fd, &ev) ? -errno : 0;
+	}
+	return -ENOENT;
+}
+
 int event_loop_del(struct event_loop *el, int fd)
 {
 	for (struct event_source **p = &el->sources; *p; p = &(*p)->next) {

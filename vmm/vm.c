@@ -15,6 +15,7 @@
 #include "device.h"
 #include "error.h"
 #include "layout.h"
+#include "net.h"
 #include "opts.h"
 #include "virtio_blk.h"
 #include "vm.h"
@@ -257,6 +258,51 @@ static int vm_add_drives(struct vm *vm)
 	return 0;
 }
 
+static void vm_close_netdevs(void *opaque)
+{
+	struct vm *vm = opaque;
+
+	for (unsigned int i = 0; i < MAX_NETDEVS; i++) {
+		if (!vm->netdev_used[i])
+			net_backend_close(vm->netdevs[i]);
+	}
+}
+
+/* The -netdev backends, for the NICs to take; the ones no NIC took are closed here. */
+static int vm_add_netdevs(struct vm *vm)
+{
+	int ret = vm_add_cleanup(vm, vm_close_netdevs, vm);
+
+	for (unsigned int i = 0; !ret && i < vm->cfg->nr_netdevs; i++) {
+		const char *arg = vm->cfg->netdevs[i];
+
+		ret = net_backend_create(&vm->netdevs[i], arg, &vm->loop);
+		for (unsigned int j = 0; !ret && j < i; j++) {
+			if (!strcmp(vm->netdevs[j]->id, vm->netdevs[i]->id))
+				ret = err_set(EINVAL, "id %s is used twice", vm->netdevs[i]->id);
+		}
+		if (ret && vm->cfg->netdev_origin[i])
+			return err_prefix(ret, "%s", vm->cfg->netdev_origin[i]);
+		if (ret)
+			return err_prefix(ret, "-netdev %s", arg);
+	}
+	return ret;
+}
+
+int vm_take_netdev(struct vm *vm, const char *id, struct net_backend **nb)
+{
+	for (unsigned int i = 0; i < vm->cfg->nr_netdevs; i++) {
+		if (!vm->netdevs[i] || strcmp(vm->netdevs[i]->id, id))
+			continue;
+		if (vm->netdev_used[i])
+			return err_set(EBUSY, "netdev=%s: already used by another NIC", id);
+		vm->netdev_used[i] = true;
+		*nb = vm->netdevs[i];
+		return 0;
+	}
+	return err_set(ENOENT, "netdev=%s: no -netdev with id=%s", id, id);
+}
+
 static int vm_add_devices(struct vm *vm)
 {
 	for (unsigned int i = 0; i < vm->cfg->nr_devices; i++) {
@@ -316,9 +362,18 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	if (!ret)
 		ret = vm_add_drives(vm);
 	if (!ret)
+		ret = vm_add_netdevs(vm);
+	if (!ret)
 		ret = vm_add_devices(vm);
 	if (ret)
 		return ret;
+	for (unsigned int i = 0; i < cfg->nr_netdevs; i++) {
+		if (!vm->netdev_used[i])
+			return err_set(EINVAL,
+				       "-netdev %s: no NIC uses it (add -device "
+				       "virtio-net-pci,netdev=%s)",
+				       cfg->netdevs[i], vm->netdevs[i]->id);
+	}
 	for (unsigned int i = 0; i < cfg->nr_drives; i++) {
 		if (cfg->drives[i].iface == DRIVE_IF_NONE && !vm->drive_used[i])
 			pr_warn("-drive id=%s: no -device uses it", cfg->drives[i].id);

@@ -174,18 +174,31 @@ broken:
 	return ret;
 }
 
-void virtq_push(struct virtq *vq, uint16_t head, uint32_t written)
+void virtq_push_n(struct virtq *vq, const struct virtq_used_elem *elems, unsigned int n)
 {
-	struct virtq_used_elem *e;
-
 	if (!vq->ready)
 		return;
-	e = &vq->used->ring[vq->used_idx & (vq->size - 1)];
-	__atomic_store_n(&e->id, head, __ATOMIC_RELAXED);
-	__atomic_store_n(&e->len, written, __ATOMIC_RELAXED);
-	vq->used_idx++;
-	/* Release: the driver must see the element before the index that covers it. */
+	for (unsigned int i = 0; i < n; i++) {
+		struct virtq_used_elem *e = &vq->used->ring[(vq->used_idx + i) & (vq->size - 1)];
+
+		__atomic_store_n(&e->id, elems[i].id, __ATOMIC_RELAXED);
+		__atomic_store_n(&e->len, elems[i].len, __ATOMIC_RELAXED);
+	}
+	vq->used_idx = (uint16_t)(vq->used_idx + n);
+	/* Release: the driver must see the elements before the index that covers them. */
 	__atomic_store_n(&vq->used->idx, vq->used_idx, __ATOMIC_RELEASE);
+}
+
+void virtq_push(struct virtq *vq, uint16_t head, uint32_t written)
+{
+	const struct virtq_used_elem e = { head, written };
+
+	virtq_push_n(vq, &e, 1);
+}
+
+void virtq_unpop(struct virtq *vq, uint16_t n)
+{
+	vq->last_avail = (uint16_t)(vq->last_avail - n);
 }
 
 /* 2.7.10: has @event been crossed going from @old to @new (mod 2^16)? */

@@ -184,10 +184,11 @@ build_initramfs() {
 	trap "rm -rf '$stage' '$tmp'" EXIT
 	mkdir -p "$stage"/{bin,dev,proc,sys,tmp,root}
 	cp /bin/busybox "$stage/bin/busybox"
-	for applet in sh mount cat grep sed poweroff reboot sleep; do
+	for applet in sh mount cat grep sed poweroff reboot sleep ip udhcpc ping nc md5sum cut; do
 		ln -s busybox "$stage/bin/$applet"
 	done
 	install -m 0755 "$here/init" "$stage/init"
+	install -m 0755 "$here/udhcpc.script" "$stage/bin/udhcpc.script"
 	# Fixed owners, times and order: the same inputs give the same bytes.
 	find "$stage" -exec touch -h -d @0 {} +
 	(cd "$stage" && find . -mindepth 1 | LC_ALL=C sort |

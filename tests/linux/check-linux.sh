@@ -9,12 +9,18 @@
 # The pvh-gdb variant boots the PVH image under the gdb stub (-S) with the real gdb attached:
 # a hardware breakpoint on start_kernel, then a software one on a later function, hit in order.
 #
-# usage: tests/linux/check-linux.sh [--qemu] [--tcg] [--machine M] [pvh|bzimage|pvh-intx|pvh-gdb]...
+# The pvh-net-user and pvh-net-tap variants add a virtio-net NIC (-netdev user; a TAP on a
+# bridge in a namespace of their own, with busybox udhcpd on a veth) and boot with ip=dhcp:
+# the kernel's own DHCP must get the lease; where user space runs, /init then runs udhcpc,
+# pings the host and downloads a file whose md5sum must match (kvmini.net= on the command line).
+#
+# usage: tests/linux/check-linux.sh [--qemu] [--tcg] [--machine M] [VARIANT]...
 #   --qemu         boot under QEMU (-M microvm,pcie=on -accel kvm) as the reference
 #   --tcg          with --qemu: -accel tcg -M q35 (reaches user space in ~2 s, even on PVM
 #                  hosts; microvm under TCG has no working timer for this kernel and hangs)
 #   --machine M    with --qemu: another -M value (e.g. pc, q35, microvm,pcie=on)
-#   pvh|bzimage|pvh-intx|pvh-gdb   which boots (default: all four; pvh-gdb only for kvmini)
+#   VARIANT        pvh, bzimage, pvh-intx, pvh-net-user, pvh-net-tap, pvh-gdb: which boots
+#                  (default: all; pvh-gdb only for kvmini)
 # Environment:
 #   KVMINI (build/kvmini), QEMU (qemu-system-x86_64), KVMINI_LINUX_DIR (guests/build/linux)
 #   KVMINI_LINUX_SMP (2), KVMINI_LINUX_MEM (256, MiB), KVMINI_LINUX_APPEND (the command line)
@@ -58,7 +64,7 @@ while [ $# -gt 0 ]; do
 		machine=$2
 		shift
 		;;
-	pvh | bzimage | pvh-intx | pvh-gdb) variants+=("$1") ;;
+	pvh | bzimage | pvh-intx | pvh-gdb | pvh-net-user | pvh-net-tap) variants+=("$1") ;;
 	-h | --help)
 		sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
 		exit 0
@@ -71,7 +77,7 @@ while [ $# -gt 0 ]; do
 	shift
 done
 if [ ${#variants[@]} -eq 0 ]; then
-	variants=(pvh bzimage pvh-intx)
+	variants=(pvh bzimage pvh-intx pvh-net-user pvh-net-tap)
 	[ "$vmm" = qemu ] || variants+=(pvh-gdb)
 fi
 if [ -z "$machine" ]; then
@@ -127,10 +133,12 @@ boot() {
 		cmd=("$KVMINI")
 	fi
 	make_disk "$log.disk"
+	cmd=("${vm_prefix[@]}" "${cmd[@]}")
 	cmd+=(-smp "$smp" -m "${mem_mb}M" -nographic -no-reboot -kernel "$image"
 		-initrd "$linux_dir/initramfs.cpio" -append "$append"
 		-drive "file=$log.disk,format=raw,if=none,id=disk0"
-		-device virtio-blk-pci,drive=disk0,serial=kvmini-disk0 -device virtio-rng-pci)
+		-device virtio-blk-pci,drive=disk0,serial=kvmini-disk0 -device virtio-rng-pci
+		"${vm_extra[@]}")
 	printf '%q ' "${cmd[@]}" >"$log.cmd"
 	echo >>"$log.cmd"
 
@@ -203,6 +211,60 @@ show_tail() {
 	fi
 }
 
+# The network variants' other end: a file served on a TCP port (kvmini.net=HOST:PORT on the
+# command line), and for TAP a namespace with a bridge, the TAP, a veth to a second namespace
+# running a DHCP server (busybox udhcpd). Sets vm_prefix, vm_extra, net_host, net_md5, net_addr.
+net_setup() {
+	local v=$1 port=$((20000 + RANDOM % 20000)) conf
+	head -c 300000 /dev/urandom >"$logs/$v.served"
+	net_md5=$(md5sum "$logs/$v.served" | cut -d' ' -f1)
+	if [ "$v" = pvh-net-user ]; then
+		net_host=10.0.2.2 net_addr=10.0.2.15
+		vm_extra=(-netdev user,id=n0 -device virtio-net-pci,netdev=n0)
+		nc -l 127.0.0.1 "$port" <"$logs/$v.served" >/dev/null 2>&1 &
+		net_pids+=($!)
+	else
+		net_ns=kvmini-linux-$$
+		ip netns add "$net_ns" && ip netns add "$net_ns-peer" || return 1
+		ip -n "$net_ns" link add br0 type bridge || return 1
+		ip -n "$net_ns" tuntap add tap0 mode tap
+		ip -n "$net_ns" link add veth0 type veth peer name veth1 netns "$net_ns-peer"
+		ip -n "$net_ns" link set tap0 master br0
+		ip -n "$net_ns" link set veth0 master br0
+		for l in lo br0 tap0 veth0; do ip -n "$net_ns" link set "$l" up; done
+		ip -n "$net_ns-peer" addr add 10.0.0.1/24 dev veth1
+		ip -n "$net_ns-peer" link set veth1 up
+		ip -n "$net_ns-peer" link set lo up
+		conf=$logs/$v.udhcpd.conf
+		printf '%s\n' 'start 10.0.0.15' 'end 10.0.0.20' 'interface veth1' \
+			"lease_file $logs/$v.leases" 'option subnet 255.255.255.0' \
+			'option router 10.0.0.1' >"$conf"
+		: >"$logs/$v.leases"
+		ip netns exec "$net_ns-peer" busybox udhcpd -f "$conf" >/dev/null 2>&1 &
+		net_pids+=($!)
+		ip netns exec "$net_ns-peer" nc -l 10.0.0.1 "$port" <"$logs/$v.served" \
+			>/dev/null 2>&1 &
+		net_pids+=($!)
+		net_host=10.0.0.1 net_addr=10.0.0.15
+		vm_prefix=(ip netns exec "$net_ns")
+		vm_extra=(-nic tap,ifname=tap0)
+	fi
+	net_append="ip=dhcp kvmini.net=$net_host:$port"
+}
+
+net_cleanup() {
+	local p
+	for p in "${net_pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	net_pids=()
+	if [ -n "$net_ns" ]; then
+		ip netns del "$net_ns" 2>/dev/null || true
+		ip netns del "$net_ns-peer" 2>/dev/null || true
+	fi
+	net_ns='' vm_prefix=() vm_extra=()
+}
+vm_prefix=() vm_extra=() net_pids=() net_ns=''
+trap net_cleanup EXIT
+
 check_variant() {
 	local v=$1 image timeout log t line n total tables devs mem kmem append=$cmdline
 	case $v in
@@ -215,8 +277,28 @@ check_variant() {
 		image=$linux_dir/bzImage
 		timeout=${KVMINI_LINUX_TIMEOUT_BZIMAGE:-600}
 		;;
+	pvh-net-*)
+		image=$linux_dir/vmlinux
+		timeout=${KVMINI_LINUX_TIMEOUT_PVH:-300}
+		;;
 	esac
 	t="$vmm_name/$v"
+	case $v in
+	pvh-net-tap)
+		if [ "$(id -u)" -ne 0 ] || ! command -v busybox >/dev/null; then
+			skip "$t: needs root (network namespaces) and busybox (udhcpd)"
+			return
+		fi
+		;&
+	pvh-net-*)
+		if ! net_setup "$v"; then
+			net_cleanup
+			skip "$t: cannot create namespaces, a bridge and a TAP here"
+			return
+		fi
+		append="$cmdline $net_append"
+		;;
+	esac
 	if [ ! -e "$image" ] || [ ! -e "$linux_dir/initramfs.cpio" ]; then
 		fail "$t: $image or $linux_dir/initramfs.cpio is missing (make linux-guest)"
 		return
@@ -308,6 +390,8 @@ check_variant() {
 		show_tail "$log"
 	fi
 
+	case $v in pvh-net-*) check_net "$t" "$log" ;; esac
+
 	line=$(grep -m1 '^KVMINI-INIT: ' "$log" || true)
 	if [ -z "$line" ]; then
 		if [ "$expect_user" = 1 ]; then
@@ -320,11 +404,33 @@ check_variant() {
 		mem=$(sed -nE 's/.* mem=([0-9]+)kB .*/\1/p' <<<"$line")
 		if [ "${n:-0}" -eq "$smp" ] && [ "${mem:-0}" -le "$total" ] &&
 			[ "${mem:-0}" -ge $((total * 3 / 4)) ] &&
-			[ "${line#* cmdline=}" = "$cmdline" ]; then
+			[ "${line#* cmdline=}" = "$append" ]; then
 			pass "$t: user space: /init saw cpus=$n mem=${mem}kB and the command line"
 		else
 			fail "$t: user space: unexpected marker '$line'"
 		fi
+	fi
+}
+
+# The network variants: the kernel's own DHCP (ip=dhcp) through virtio-net and the backend,
+# then, where user space runs, udhcpc, ping and a TCP download checked by its md5sum.
+check_net() {
+	local t=$1 log=$2 line
+	net_cleanup
+	line=$(grep -m1 -oE 'ipaddr=[0-9.]+' "$log" || true)
+	if grep -q '^IP-Config: Complete:' "$log" && [ "$line" = "ipaddr=$net_addr" ]; then
+		pass "$t: the kernel's DHCP got $net_addr through virtio-net"
+	else
+		fail "$t: kernel DHCP: no 'IP-Config: Complete' with ipaddr=$net_addr (${line:-none})"
+	fi
+	if ! grep -q '^KVMINI-INIT: ' "$log" && [ "$expect_user" != 1 ]; then
+		skip "$t: udhcpc, ping and the download need user space (none on PVM hosts)"
+	elif grep -q "^KVMINI-NET: dhcp $net_addr/" "$log" &&
+		grep -q "^KVMINI-NET: ping $net_host ok" "$log" &&
+		grep -q "^KVMINI-NET: md5 $net_md5" "$log"; then
+		pass "$t: udhcpc, ping $net_host and a 300000-byte download (md5 matches)"
+	else
+		fail "$t: user space networking: $(grep '^KVMINI-NET' "$log" | tr '\n' ' ')"
 	fi
 }
 

@@ -440,6 +440,49 @@ static void test_index_wrap(void **state)
 	assert_false(c->vq.broken);
 }
 
+/* Taken back chains come again in order; a batch of used entries shows up at once. */
+static void test_unpop_and_push_n(void **state)
+{
+	struct ctx *c = *state;
+	struct virtq_used *u = used(c);
+	struct virtq_used_elem batch[3] = { { 2, 30 }, { 3, 40 }, { 0, 50 } };
+	unsigned int i;
+
+	start(c, 4, false, false);
+	for (i = 0; i < 4; i++) {
+		set_desc(c, DESC_GPA, i, BUF_GPA + 0x100 * i, 8, VIRTQ_DESC_F_WRITE, 0);
+		add_avail(c, (i + 2) % 4);
+	}
+	assert_int_equal(virtq_pop(&c->vq, &c->elem), 1);
+	assert_int_equal(virtq_pop(&c->vq, &c->elem), 1);
+	assert_int_equal(c->elem.head, 3);
+	virtq_unpop(&c->vq, 2);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(virtq_pop(&c->vq, &c->elem), 1);
+		assert_int_equal(c->elem.head, (i + 2) % 4);
+	}
+	u->ring[3].id = 0xdead; /* must stay: the batch is three entries */
+	virtq_push_n(&c->vq, batch, 3);
+	assert_int_equal(u->idx, 3);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(u->ring[i].id, batch[i].id);
+		assert_int_equal(u->ring[i].len, batch[i].len);
+	}
+	assert_int_equal(u->ring[3].id, 0xdead);
+	/* The last chain, then the ring wraps around for both. */
+	assert_int_equal(virtq_pop(&c->vq, &c->elem), 1);
+	assert_int_equal(c->elem.head, 1);
+	assert_int_equal(virtq_pop(&c->vq, &c->elem), 0);
+	virtq_unpop(&c->vq, 1);
+	assert_int_equal(virtq_pop(&c->vq, &c->elem), 1);
+	assert_int_equal(c->elem.head, 1);
+	virtq_push_n(&c->vq, batch, 2);
+	assert_int_equal(u->idx, 5);
+	assert_int_equal(u->ring[3].id, 2);
+	assert_int_equal(u->ring[0].id, 3);
+	assert_false(c->vq.broken);
+}
+
 static void test_should_notify_flags(void **state)
 {
 	struct ctx *c = *state;
@@ -818,6 +861,7 @@ int main(void)
 		T(test_indirect_longer_than_queue),
 		T(test_several_chains_used_ring),
 		T(test_index_wrap),
+		T(test_unpop_and_push_n),
 		T(test_should_notify_flags),
 		T(test_should_notify_event_idx),
 		T(test_set_notify_flags),
