@@ -302,7 +302,11 @@ static void net_queue_notify(struct virtio_dev *vd, unsigned int q)
 	sync_offloads(n);
 	switch (q) {
 	case VIRTIO_NET_RXQ:
-		/* New buffers: a backend that stopped reading for lack of them resumes. */
+		/*
+		 * New buffers: no more kicks until they run out (can_receive()
+		 * asks again), and a backend that stopped reading resumes.
+		 */
+		virtq_set_notify(&vd->queues[q].vq, false);
 		n->in_backend = true;
 		net_rx_ready(n->nb);
 		n->in_backend = false;
@@ -359,14 +363,12 @@ static bool net_can_receive(void *opaque)
 	bool ok = n->offloads_synced && virtio_queue_live(&n->vd, VIRTIO_NET_RXQ);
 
 	/*
-	 * With no buffers, ask for a kick when some come (it calls rx_ready());
-	 * with some, no kicks are needed.
+	 * With buffers, leave kicks off (asking for one here would make the
+	 * driver notify for every buffer it posts); without, ask for a kick
+	 * when some come (it calls rx_ready()), and look once more.
 	 */
-	if (ok) {
+	if (ok && !virtq_has_avail(vq))
 		ok = virtq_set_notify(vq, true);
-		if (ok)
-			virtq_set_notify(vq, false);
-	}
 	net_unlock(n, locked);
 	return ok;
 }

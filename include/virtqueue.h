@@ -133,4 +133,11 @@ bool virtq_should_notify(struct virtq *vq);
  */
 bool virtq_set_notify(struct virtq *vq, bool enable);
 
+/*
+ * Are chains waiting?  Unlike virtq_set_notify(true), this leaves the
+ * driver's notifications as they are (a device that only peeks must not
+ * ask for a kick per buffer).
+ */
+bool virtq_has_avail(const struct virtq *vq);
+
 #endif

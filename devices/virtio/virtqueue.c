@@ -227,6 +227,11 @@ bool virtq_should_notify(struct virtq *vq)
 	return !valid || need_event(load16(used_event(vq)), vq->used_idx, old);
 }
 
+bool virtq_has_avail(const struct virtq *vq)
+{
+	return vq->ready && !vq->broken && load16(&vq->avail->idx) != vq->last_avail;
+}
+
 bool virtq_set_notify(struct virtq *vq, bool enable)
 {
 	if (!vq->ready || vq->broken)
