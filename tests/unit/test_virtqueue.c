@@ -441,6 +441,25 @@ static void test_index_wrap(void **state)
 }
 
 /* Taken back chains come again in order; a batch of used entries shows up at once. */
+/* Peeking at the ring leaves the notification state alone (virtio-net asks per frame). */
+static void test_has_avail(void **state)
+{
+	struct ctx *c = *state;
+
+	start(c, 4, false, true);
+	*avail_event(c) = 7;
+	assert_false(virtq_has_avail(&c->vq));
+	set_desc(c, DESC_GPA, 0, BUF_GPA, 8, VIRTQ_DESC_F_WRITE, 0);
+	add_avail(c, 0);
+	assert_true(virtq_has_avail(&c->vq));
+	assert_int_equal(*avail_event(c), 7);
+	assert_int_equal(virtq_pop(&c->vq, &c->elem), 1);
+	assert_false(virtq_has_avail(&c->vq));
+	c->vq.broken = true;
+	add_avail(c, 0);
+	assert_false(virtq_has_avail(&c->vq));
+}
+
 static void test_unpop_and_push_n(void **state)
 {
 	struct ctx *c = *state;
@@ -861,6 +880,7 @@ int main(void)
 		T(test_indirect_longer_than_queue),
 		T(test_several_chains_used_ring),
 		T(test_index_wrap),
+		T(test_has_avail),
 		T(test_unpop_and_push_n),
 		T(test_should_notify_flags),
 		T(test_should_notify_event_idx),
