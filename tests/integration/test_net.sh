@@ -82,6 +82,7 @@ net_start() {
 		esac
 	done
 	need_kvmini
+	: >"$T_DIR/$name.out"
 	"${pre[@]}" timeout -k 2 "$NET_VM_TIMEOUT" "$KVMINI" "${VM_ARGS[@]}" "$@" \
 		</dev/null >"$T_DIR/$name.out" 2>"$T_DIR/$name.err" &
 	NET_PIDS[$name]=$!
@@ -218,6 +219,23 @@ test_net_user() {
 	net_stop g
 }
 
+# Two NICs in one VM: the guest uses the second one, whose MAC is the next default.
+test_net_two_nics() {
+	local port
+
+	need_guest net-echo
+	declare -A NET_PIDS
+	port=$(net_free_port)
+	net_start g -- -kernel "$GUESTS/net-echo.elf" -nic user \
+		-netdev "user,id=u1,hostfwd=tcp::$port-:7" -device virtio-net-pci,netdev=u1 \
+		-append "ip=dhcp port=7 nic=1"
+	trap net_cleanup EXIT
+	net_wait g "mac 52:54:00:12:34:57"
+	net_wait g "listening on tcp port 7"
+	net_echo_check 127.0.0.1 "$port" 20000
+	net_stop g
+}
+
 test_net_errors() {
 	local port pid
 
@@ -285,5 +303,6 @@ t_run net.two-vms test_net_two_vms
 t_run net.user.netdev test_net_user netdev
 t_run net.user.nic test_net_user nic
 t_run net.user.net test_net_user net
+t_run net.two-nics test_net_two_nics
 t_run net.errors test_net_errors
 t_run net.hostile test_net_hostile
