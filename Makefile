@@ -5,6 +5,8 @@
 #   make check      all quick tests (unit + integration); what CI runs
 #   make asan       the same tests with AddressSanitizer + UBSan
 #   make bench      kvmini against QEMU on the same guest
+#   make check-crash
+#                   kill kvmini 50 times while a guest writes a qcow2 image
 #   make linux-guest, make check-linux
 #                   build the Linux test guest; boot it (the slow suite)
 #   make deps       install the Debian packages the build and tests need
@@ -25,12 +27,15 @@ LIB_SRCS += $(wildcard devices/pci/*.c devices/virtio/*.c devices/block/*.c devi
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+IMG_SRCS := $(wildcard vmm/img/*.c)
+IMG_OBJS := $(IMG_SRCS:%.c=$(BUILD)/%.o)
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 
-.PHONY: all run check unit integration asan bench deps clean format format-check guests
+.PHONY: all run check unit integration asan bench check-crash deps clean format format-check \
+	guests
 
-all: $(BUILD)/kvmini guests $(UNIT_BINS) $(HELPER_BINS)
+all: $(BUILD)/kvmini $(BUILD)/kvmini-img guests $(UNIT_BINS) $(HELPER_BINS)
 
 include guests/guests.mk
 include guests/bzimage/bzimage.mk
@@ -58,6 +63,10 @@ $(BUILD)/tests/helpers/%: tests/helpers/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -lutil $(LDLIBS)
 
+# The disk image tool: qemu-img's commands on the same image code.
+$(BUILD)/kvmini-img: $(IMG_OBJS) $(BUILD)/libkvmini.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 run: $(BUILD)/kvmini guests
 	$(BUILD)/kvmini -kernel guests/build/hello.elf -nographic
 
@@ -78,15 +87,21 @@ asan:
 bench: all
 	KVMINI=$(BUILD)/kvmini HELPERS=$(BUILD)/tests/helpers tests/bench/bench.sh
 	KVMINI=$(BUILD)/kvmini HELPERS=$(BUILD)/tests/helpers tests/bench/bench-blk.sh
+	KVMINI=$(BUILD)/kvmini HELPERS=$(BUILD)/tests/helpers tests/bench/bench-net.sh
+	KVMINI_IMG=$(BUILD)/kvmini-img tests/bench/bench-img.sh
+
+# SIGKILL kvmini 50 times while a guest writes to a qcow2 image; qemu-img check after each.
+check-crash: $(BUILD)/kvmini guests
+	KVMINI=$(BUILD)/kvmini tests/crash/qcow2-crash.sh 50
 
 deps:
 	tests/deps.sh
 
 format:
-	clang-format -i $(LIB_SRCS) vmm/main.c include/*.h $(UNIT_SRCS) $(HELPER_SRCS)
+	clang-format -i $(LIB_SRCS) vmm/main.c $(IMG_SRCS) include/*.h $(UNIT_SRCS) $(HELPER_SRCS)
 
 format-check:
-	clang-format --dry-run -Werror $(LIB_SRCS) vmm/main.c include/*.h $(UNIT_SRCS) \
+	clang-format --dry-run -Werror $(LIB_SRCS) vmm/main.c $(IMG_SRCS) include/*.h $(UNIT_SRCS) \
 		$(HELPER_SRCS)
 
 clean: guests-clean
