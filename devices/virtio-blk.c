@@ -340,7 +340,7 @@ int virtio_blk_create(struct vm *vm, const struct drive_config *d, const char *s
 	struct virtio_blk *blk = calloc(1, sizeof(*blk));
 	struct block_open_args args = {
 		.path = d->file,
-		.format = d->format ? d->format : "raw",
+		.format = d->format,
 		.readonly = d->readonly,
 		.cache = d->cache_none ? BLOCK_CACHE_NONE : BLOCK_CACHE_WRITEBACK,
 		.ready = blk_ready,

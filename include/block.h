@@ -7,8 +7,9 @@
  * thread-safe: its owner serialises every call (a device holds its lock).
  * When completions may be waiting, the backend calls the owner's ready()
  * from the event loop it was opened with (the I/O thread), and the owner
- * then calls block_poll().  The raw backend goes through io_uring; qcow2
- * slots in behind the same ops.
+ * then calls block_poll().  The raw backend goes through io_uring; the
+ * qcow2 one (include/qcow2.h) maps requests to the image file and sends
+ * the data through the raw one.
  */
 #ifndef KVMINI_BLOCK_H
 #define KVMINI_BLOCK_H
@@ -26,7 +27,7 @@ enum block_cache {
 
 struct block_open_args {
 	const char *path;
-	const char *format; /* "raw" (NULL: raw) */
+	const char *format; /* "raw" or "qcow2" (NULL: probed, raw with a warning) */
 	bool readonly;
 	enum block_cache cache;
 	void (*ready)(void *opaque); /* on the I/O thread: call block_poll() */

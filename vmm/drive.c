@@ -5,12 +5,15 @@
  * something else.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "error.h"
 #include "opts.h"
+#include "qcow2.h"
 
 static int dup_opt(struct opts *o, const char *key, char **out)
 {
@@ -36,6 +39,25 @@ static int parse_choice(struct opts *o, const char *key, const char *const *word
 		}
 	}
 	return err_set(EINVAL, "%s=%s: %s", key, v, hint);
+}
+
+/*
+ * No format=: qcow2 by its magic, else raw with a warning (as QEMU does).
+ * A file that cannot be read stays unprobed: opening it says why.
+ */
+static int drive_probe(struct drive_config *d)
+{
+	const char *format;
+	int fd = open(d->file, O_RDONLY | O_CLOEXEC), ret;
+
+	if (fd < 0)
+		return 0;
+	ret = img_probe(fd, d->file, true, &format);
+	close(fd);
+	if (ret)
+		return 0;
+	d->format = strdup(format);
+	return d->format ? 0 : -ENOMEM;
 }
 
 static int drive_parse_opts(struct drive_config *d, struct opts *o)
@@ -76,7 +98,7 @@ static int drive_parse_opts(struct drive_config *d, struct opts *o)
 		return err_set(EINVAL, "if=none needs an id= for -device ...,drive=ID");
 	if (opts_unused(o))
 		return err_set(EINVAL, "unknown or unsupported parameter '%s'", opts_unused(o));
-	return 0;
+	return d->format ? 0 : drive_probe(d);
 }
 
 int drive_parse(struct drive_config *d, const char *arg)

@@ -20,4 +20,8 @@ struct block_file {
 int raw_open(struct block_backend **bb, const struct block_file *file,
 	     const struct block_open_args *args, struct event_loop *loop);
 
+/* The same for a qcow2 image (devices/block/qcow2_backend.c); the backend owns @file->fd. */
+int qcow2_backend_open(struct block_backend **bb, const struct block_file *file,
+		       const struct block_open_args *args, struct event_loop *loop);
+
 #endif

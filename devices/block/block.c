@@ -12,6 +12,7 @@
 #include "backend.h"
 #include "block_lock.h"
 #include "error.h"
+#include "qcow2.h"
 
 /* The DIO alignment a file needs: its device's logical block size. */
 static uint32_t direct_alignment(int fd, const struct stat *st)
@@ -94,20 +95,29 @@ static int refuse_qcow2(const struct block_file *f)
 int block_open(struct block_backend **bb, const struct block_open_args *args,
 	       struct event_loop *loop)
 {
-	const char *format = args->format ? args->format : "raw";
+	const char *format = args->format;
 	struct block_file f = { .fd = -1 };
 	int ret;
 
 	*bb = NULL;
-	if (strcmp(format, "raw"))
-		return err_set(EINVAL, "unknown format '%s' (supported: raw)", format);
+	if (format && strcmp(format, "raw") && strcmp(format, "qcow2"))
+		return err_set(EINVAL, "unknown format '%s' (supported: raw, qcow2)", format);
 	ret = file_open(&f, args);
-	if (!ret)
-		ret = block_lock(f.fd, !args->readonly);
+	if (!ret && !format)
+		ret = img_probe(f.fd, args->path, true, &format);
+	if (ret)
+		goto out;
+	if (!strcmp(format, "qcow2")) {
+		/* The engine locks the image and its backing files itself. */
+		ret = qcow2_backend_open(bb, &f, args, loop);
+		goto out;
+	}
+	ret = block_lock(f.fd, !args->readonly);
 	if (!ret)
 		ret = refuse_qcow2(&f);
 	if (!ret)
 		ret = raw_open(bb, &f, args, loop);
+out:
 	if (ret && f.fd >= 0)
 		close(f.fd);
 	return ret;

@@ -1,7 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 #
-# virtio-blk benchmark: kvmini against QEMU (q35 + qboot) and host fio, on the same raw file.
+# virtio-blk benchmark: kvmini against QEMU (q35 + qboot) and host fio, on the same raw file;
+# and kvmini on qcow2 images of the same size (fully allocated, and fresh: thin, every write
+# allocates) against kvmini on the raw file.
 #
 # usage: tests/bench/bench-blk.sh
 #
@@ -15,6 +17,8 @@
 #                          BENCH_BLK_RAND_OPS requests (default 10000)                -> IOPS
 #
 # and the script reports the median of each over the rounds. MB/s is 10^6 bytes per second.
+# With qemu-img installed, each round also runs the guest under kvmini on a qcow2 image made
+# with preallocation=full and on a freshly created (empty) one, both cache=none.
 # The guest measures with the TSC; KVM guests see the host's TSC rate, which tsc_hz measures
 # against CLOCK_MONOTONIC. Both VMMs open the file with cache=none (O_DIRECT) and io_uring; fio
 # uses --ioengine=io_uring --direct=1. It reports figures only: the exit status is non-zero only
@@ -106,11 +110,22 @@ fallocate -l "${BENCH_BLK_SIZE_MB}M" "$DISK" 2>/dev/null || : >"$DISK"
 dd if=/dev/zero of="$DISK" bs=1M count="$BENCH_BLK_SIZE_MB" oflag=direct conv=notrunc,fsync \
 	status=none || die "cannot write $DISK"
 
+HAVE_QCOW2=0
+if command -v qemu-img >/dev/null 2>&1; then
+	HAVE_QCOW2=1
+	qemu-img create -q -f qcow2 -o preallocation=full "$WORK/full.qcow2" "${BENCH_BLK_SIZE_MB}M" ||
+		die "qemu-img create failed"
+fi
+
 APPEND="qd=$BENCH_BLK_QD rand-ops=$BENCH_BLK_RAND_OPS bs=$SEQ_BS"
 # shellcheck disable=SC2054 # the commas belong to the -device and -drive arguments
 VM_ARGS=(-nographic -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel "$GUEST"
 	-append "$APPEND" -device virtio-blk-pci,drive=d0)
 KVMINI_CMD=("$KVMINI" "${VM_ARGS[@]}" -drive "file=$DISK,format=raw,if=none,id=d0,cache=none")
+KVMINI_FULL_CMD=("$KVMINI" "${VM_ARGS[@]}"
+	-drive "file=$WORK/full.qcow2,format=qcow2,if=none,id=d0,cache=none")
+KVMINI_THIN_CMD=("$KVMINI" "${VM_ARGS[@]}"
+	-drive "file=$WORK/thin.qcow2,format=qcow2,if=none,id=d0,cache=none")
 QEMU_CMD=("$QEMU" -M q35 -accel kvm -bios "$QEMU_BIOS" "${VM_ARGS[@]}"
 	-drive "file=$DISK,format=raw,if=none,id=d0,cache=none,aio=io_uring")
 
@@ -207,12 +222,19 @@ run_fio() {
 COLS=(kvmini)
 ((HAVE_QEMU)) && COLS+=(qemu)
 ((HAVE_FIO)) && COLS+=(fio)
+((HAVE_QCOW2)) && COLS+=(qcow2 qcow2-thin)
 for c in "${COLS[@]}"; do : >"$WORK/res.$c"; done
 for ((r = 1; r <= BENCH_BLK_RUNS; r++)); do
 	echo "bench-blk: round $r of $BENCH_BLK_RUNS" >&2
 	run_vm kvmini "$r" "${KVMINI_CMD[@]}"
 	((HAVE_QEMU)) && run_vm qemu "$r" "${QEMU_CMD[@]}"
 	((HAVE_FIO)) && run_fio
+	if ((HAVE_QCOW2)); then
+		run_vm qcow2 "$r" "${KVMINI_FULL_CMD[@]}"
+		rm -f "$WORK/thin.qcow2"
+		qemu-img create -q -f qcow2 "$WORK/thin.qcow2" "${BENCH_BLK_SIZE_MB}M"
+		run_vm qcow2-thin "$r" "${KVMINI_THIN_CMD[@]}"
+	fi
 done
 
 # median COLUMN TEST: the median of TEST's values in $WORK/res.COLUMN, or "-"
@@ -281,5 +303,18 @@ for t in "${TESTS[@]}"; do
 		echo "$t: kvmini >= QEMU: no ($(ratio "${K[$t]}" "${Q[$t]}")x)"
 	fi
 done
+if ((HAVE_QCOW2)); then
+	echo
+	echo "kvmini on qcow2 (64 KiB clusters, cache=none) against kvmini on the raw file, same run"
+	echo "  full: ${KVMINI_FULL_CMD[*]: -1} (qemu-img create -o preallocation=full)"
+	echo "  thin: a fresh qcow2 each round: the seqwrite pass allocates every cluster"
+	printf '%-15s %10s %10s %10s %11s %11s\n' test raw qcow2 thin qcow2/raw thin/raw
+	for t in "${TESTS[@]}"; do
+		f=$(median qcow2 "$t")
+		n=$(median qcow2-thin "$t")
+		printf '%-15s %10s %10s %10s %11s %11s\n' "$t" "${K[$t]}" "$f" "$n" \
+			"$(ratio "$f" "${K[$t]}")" "$(ratio "$n" "${K[$t]}")"
+	done
+fi
 ((FAILED)) && echo "bench-blk: some runs failed (see above); their figures are missing" >&2
 exit "$FAILED"

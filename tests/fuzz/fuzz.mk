@@ -1,7 +1,11 @@
 # SPDX-License-Identifier: MIT
-# The gdb stub's fuzzer: make fuzz [FUZZ_SECONDS=60]
-#   builds build-fuzz/fuzz_gdb_proto (clang, libFuzzer, ASan + UBSan) from the protocol and
-#   server sources and the fake target, seeds a corpus with typical gdb traffic, and runs it.
+# The fuzzers: make fuzz [FUZZ_SECONDS=60] runs each for FUZZ_SECONDS (clang, libFuzzer,
+# ASan + UBSan), after replaying its regression inputs (tests/fuzz/regress-NAME/: inputs that
+# once failed, kept so that they never do again).
+#   fuzz_gdb_proto  the gdb stub's protocol and server over the fake target, seeded with
+#                   typical gdb traffic
+#   fuzz_qcow2      image opening, block status, reads and the check (include/qcow2.h) on a
+#                   memfd, seeded with small qemu-img-made images (tests/fuzz/qcow2-seeds.sh)
 # Included from the top-level Makefile.
 
 FUZZ_SECONDS ?= 60
@@ -31,7 +35,15 @@ FUZZ_SEEDS := \
 	'?|qRcmd,70687973206f6e|m100000,4|qRcmd,696e666f|qRcmd,68656c70|D' \
 	'?|G00|P10=0000000000000000|Hc1|s|k'
 
-fuzz: $(FUZZ_BUILD)/fuzz_gdb_proto
+FUZZ_QCOW2_SRCS := tests/fuzz/fuzz_qcow2.c \
+	$(filter-out devices/block/qcow2_backend.c,$(wildcard devices/block/qcow2*.c)) \
+	devices/block/lock.c vmm/error.c vmm/util.c
+
+$(FUZZ_BUILD)/fuzz_qcow2: $(FUZZ_QCOW2_SRCS) include/qcow2.h $(wildcard devices/block/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(FUZZ_QCOW2_SRCS) -lz -lzstd -lpthread
+
+fuzz: $(FUZZ_BUILD)/fuzz_gdb_proto $(FUZZ_BUILD)/fuzz_qcow2
 	@mkdir -p $(FUZZ_BUILD)/corpus-gdb
 	@i=0; for s in $(FUZZ_SEEDS); do i=$$((i + 1)); \
 		echo "$$s" | tr '|' '\n' | while IFS= read -r p; do \
@@ -40,3 +52,7 @@ fuzz: $(FUZZ_BUILD)/fuzz_gdb_proto
 	done
 	$(FUZZ_BUILD)/fuzz_gdb_proto -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 		-print_final_stats=1 $(FUZZ_BUILD)/corpus-gdb
+	$(FUZZ_BUILD)/fuzz_qcow2 -rss_limit_mb=2048 tests/fuzz/regress-qcow2/*
+	tests/fuzz/qcow2-seeds.sh $(FUZZ_BUILD)/corpus-qcow2
+	$(FUZZ_BUILD)/fuzz_qcow2 -max_total_time=$(FUZZ_SECONDS) -max_len=262144 -timeout=10 \
+		-rss_limit_mb=2048 -print_final_stats=1 $(FUZZ_BUILD)/corpus-qcow2

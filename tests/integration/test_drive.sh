@@ -84,7 +84,7 @@ t_two_readers() {
 t_run 'drive.missing-file' t_drive_bad \
 	'^kvmini: -drive file=nope\.img: No such file or directory$' -drive file=nope.img,format=raw
 t_run 'drive.bad-format' t_drive_bad \
-	"^kvmini: -drive file=d\.img: unknown format 'vmdk' \(supported: raw\)$" \
+	"^kvmini: -drive file=d\.img: unknown format 'vmdk' \(supported: raw, qcow2\)$" \
 	-drive file=d.img,format=vmdk
 t_run 'drive.qcow2-as-raw' t_drive_qcow2 ''
 t_run 'drive.qcow2-as-raw-direct' t_drive_qcow2 ,cache=none
@@ -98,8 +98,9 @@ t_run 'drive.no-file' t_drive_bad '^kvmini: -drive format=raw: file= is required
 	-drive format=raw
 t_run 'drive.none-without-id' t_drive_bad '^kvmini: -drive file=d\.img,if=none: .*id=' \
 	-drive file=d.img,if=none
-t_run 'drive.duplicate-id' t_drive_bad "^kvmini: -drive file=d\\.img,if=none,id=a: .*'a'" \
-	-drive file=d.img,if=none,id=a -drive file=d.img,if=none,id=a
+t_run 'drive.duplicate-id' t_drive_bad \
+	"^kvmini: -drive file=d\\.img,format=raw,if=none,id=a: .*'a'" \
+	-drive file=d.img,format=raw,if=none,id=a -drive file=d.img,format=raw,if=none,id=a
 t_run 'drive.device-unknown-drive' t_drive_bad \
 	'^kvmini: -device virtio-blk-pci,drive=zz: drive=zz: no -drive with id=zz$' \
 	-device virtio-blk-pci,drive=zz
@@ -107,7 +108,8 @@ t_run 'drive.device-without-drive' t_drive_bad '^kvmini: -device virtio-blk-pci:
 	-device virtio-blk-pci
 t_run 'drive.device-twice' t_drive_bad \
 	'^kvmini: -device virtio-blk-pci,drive=a: drive=a: already used by another device$' \
-	-drive file=d.img,if=none,id=a -device virtio-blk-pci,drive=a -device virtio-blk-pci,drive=a
+	-drive file=d.img,format=raw,if=none,id=a -device virtio-blk-pci,drive=a \
+	-device virtio-blk-pci,drive=a
 t_run 'drive.locked-by-kvmini' t_locked \
 	'^kvmini: -drive file=.*/d\.img: the image is in use by another process' kvmini '' ''
 t_run 'drive.reader-vs-writer' t_locked '^kvmini: -drive file=.*in use by another process' \

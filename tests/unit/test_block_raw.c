@@ -482,7 +482,7 @@ static void test_open_errors(void **state)
 	unsigned int fds = count_fds();
 	struct block_open_args args = { .path = fx->path, .format = "qcow3" };
 
-	open_fails(&args, &fx->loop, EINVAL, "unknown format 'qcow3' (supported: raw)");
+	open_fails(&args, &fx->loop, EINVAL, "unknown format 'qcow3' (supported: raw, qcow2)");
 	args.format = "raw";
 	args.path = "/tmp/kvmini-no/such.img";
 	open_fails(&args, &fx->loop, ENOENT, "No such file or directory");
