@@ -17,8 +17,8 @@
 set -u
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-KVMINI=${KVMINI:-$ROOT/build/kvmini}
-GUESTS=${GUESTS:-$ROOT/guests/build}
+KVMINI=$(realpath -m -- "${KVMINI:-$ROOT/build/kvmini}")
+GUESTS=$(realpath -m -- "${GUESTS:-$ROOT/guests/build}")
 ROUNDS=${1:-50}
 MAX_MS=${CRASH_MAX_MS:-2500}
 
