@@ -190,8 +190,9 @@ static void pm_event(void *opaque, enum acpi_pm_event ev)
 {
 	struct acpi_pm_device *d = opaque;
 
-	(void)ev;
-	vm_request_exit(d->vm, EXIT_OK);
+	vm_request_shutdown(d->vm, EXIT_OK,
+			    ev == ACPI_PM_POWER_OFF ? VM_CAUSE_GUEST_SHUTDOWN
+						    : VM_CAUSE_GUEST_RESET);
 }
 
 static uint64_t pm_now_ns(void *opaque)

@@ -45,6 +45,7 @@ struct blk_req {
 struct virtio_blk {
 	struct virtio_dev vd;
 	struct block_backend *bb;
+	const struct drive_config *drive;
 	uint8_t config[VIRTIO_BLK_CONFIG_SIZE];
 	char serial[VIRTIO_BLK_ID_BYTES];
 	bool readonly;
@@ -289,6 +290,22 @@ static void blk_reset(struct virtio_dev *vd)
 	blk->pushed = 0;
 }
 
+void virtio_blk_drain(struct virtio_blk *blk)
+{
+	pthread_mutex_lock(&blk->vd.lock);
+	block_drain(blk->bb);
+	if (blk->vd.queues[0].vq.ready)
+		blk_notify_driver(blk);
+	pthread_mutex_unlock(&blk->vd.lock);
+}
+
+void virtio_blk_get_info(const struct virtio_blk *blk, struct virtio_blk_info *info)
+{
+	info->drive = blk->drive;
+	info->length = blk->bb->length;
+	info->readonly = blk->readonly;
+}
+
 static const struct virtio_device_ops blk_ops = {
 	.name = "virtio-blk",
 	.device_id = VIRTIO_ID_BLOCK,
@@ -373,6 +390,7 @@ int virtio_blk_create(struct vm *vm, const struct drive_config *d, const char *s
 		req_put(blk, &blk->reqs[i]);
 	}
 	blk->readonly = d->readonly;
+	blk->drive = d;
 	ret = block_open(&blk->bb, &args, &vm->loop);
 	if (ret) {
 		free(blk);
@@ -389,7 +407,10 @@ int virtio_blk_create(struct vm *vm, const struct drive_config *d, const char *s
 		virtio_blk_free(blk);
 		return ret;
 	}
-	return virtio_pci_create(vm, &blk->vd);
+	ret = virtio_pci_create(vm, &blk->vd);
+	if (!ret && vm->nr_disks < MAX_DRIVES)
+		vm->disks[vm->nr_disks++] = blk;
+	return ret;
 }
 
 /* -device virtio-blk-pci,drive=ID[,serial=S] */

@@ -23,6 +23,9 @@ struct chardev_frontend {
 /* What the stdio console asks of the rest of kvmini. */
 struct chardev_hooks {
 	void (*quit)(void *opaque); /* Ctrl-A x */
+	/* Ctrl-A c switched the input to the monitor (@on) or back to the guest; NULL: no monitor. */
+	void (*monitor_mode)(void *opaque, bool on);
+	void (*monitor_input)(void *opaque, const uint8_t *buf, size_t len);
 	void *opaque;
 };
 
@@ -37,6 +40,7 @@ struct chardev {
 	bool in_pollable;
 	bool in_eof;
 	bool escape_armed; /* last input byte was Ctrl-A */
+	bool to_monitor;   /* input goes to hooks.monitor_input, not the front end */
 	int room_fd;	   /* eventfd: the front end has room again */
 	struct event_loop *el;
 	struct chardev_frontend fe;
@@ -62,10 +66,11 @@ void chardev_write(struct chardev *c, const void *buf, size_t len);
 void chardev_room(struct chardev *c);
 
 enum escape_action {
-	ESC_NONE, /* byte consumed (Ctrl-A armed, or an unknown command) */
-	ESC_PASS, /* pass *out to the guest */
-	ESC_QUIT, /* Ctrl-A x */
-	ESC_HELP, /* Ctrl-A h */
+	ESC_NONE,    /* byte consumed (Ctrl-A armed, or an unknown command) */
+	ESC_PASS,    /* pass *out to the guest */
+	ESC_QUIT,    /* Ctrl-A x */
+	ESC_HELP,    /* Ctrl-A h */
+	ESC_MONITOR, /* Ctrl-A c */
 };
 
 /* The Ctrl-A state machine, one input byte at a time. */

@@ -15,6 +15,11 @@
 #define MAX_VCPUS	 255 /* xAPIC IDs */
 #define DEFAULT_RAM_SIZE (128ULL << 20)
 
+#define KVMINI_VERSION	     "0.1.0"
+#define KVMINI_VERSION_MAJOR 0
+#define KVMINI_VERSION_MINOR 1
+#define KVMINI_VERSION_MICRO 0
+
 enum serial_backend {
 	SERIAL_STDIO,
 	SERIAL_FILE,
@@ -53,6 +58,15 @@ struct net_legacy {
 
 struct vm_config;
 
+/* The control plane (vmm/control.c): -qmp and -monitor sockets. */
+#define MAX_CONTROL_SOCKETS 8
+
+struct control_socket_config {
+	bool qmp;   /* QMP; else the human monitor */
+	char *addr; /* "unix:PATH" or "tcp:[HOST]:PORT", owned (cli_free()) */
+	bool wait;  /* server without nowait: wait for a client before the VM starts */
+};
+
 /*
  * -netdev, -nic and -net (vmm/cli_net.c): @option is the option's name.
  * -nic and -net become a -netdev plus a "-device virtio-net-pci" in @cfg.
@@ -90,8 +104,14 @@ struct vm_config {
 	char *strings[5 * MAX_NETDEVS]; /* what the expansions allocated (cli_free()) */
 	unsigned int nr_strings;
 	const char *gdb_addr; /* -gdb/-s: "tcp:[HOST]:PORT" or "unix:PATH"; NULL: no stub */
-	bool gdb_wait;	      /* -S: vCPUs wait for gdb before their first instruction */
+	bool gdb_wait;	      /* -S: vCPUs wait for gdb or a cont at their first instruction */
 	const char *kvm_path; /* /dev/kvm unless KVMINI_KVM_DEVICE says otherwise */
+
+	/* The control plane: -qmp, -monitor. */
+	struct control_socket_config controls[MAX_CONTROL_SOCKETS];
+	unsigned int nr_controls;
+	bool monitor_stdio; /* -monitor stdio */
+	bool monitor_none;  /* -monitor none: not even Ctrl-A c on the console */
 };
 
 #endif

@@ -44,7 +44,23 @@
 
 struct vm;
 
-/* A virtio-blk-pci disk on the image @d names.  0 or -errno with err_set(). */
+/*
+ * A virtio-blk-pci disk on the image @d names, listed in vm->disks.  0 or
+ * -errno with err_set().
+ */
 int virtio_blk_create(struct vm *vm, const struct drive_config *d, const char *serial);
+
+struct virtio_blk;
+
+/* What query-block and `info block` show of a disk. */
+struct virtio_blk_info {
+	const struct drive_config *drive;
+	uint64_t length; /* bytes */
+	bool readonly;
+};
+
+void virtio_blk_get_info(const struct virtio_blk *blk, struct virtio_blk_info *info);
+/* Wait for the disk's in-flight requests and put them in the used ring (a VM stop). */
+void virtio_blk_drain(struct virtio_blk *blk);
 
 #endif

@@ -27,6 +27,20 @@ struct pci_bus;
 struct pci_host_ops;
 struct gdb_kvm;
 struct net_backend;
+struct control;
+struct virtio_blk;
+
+/* Why the VM ended, for the SHUTDOWN event (QEMU's ShutdownCause names). */
+enum vm_shutdown_cause {
+	VM_CAUSE_HOST_ERROR,
+	VM_CAUSE_HOST_QMP_QUIT,
+	VM_CAUSE_HOST_QMP_SYSTEM_RESET,
+	VM_CAUSE_HOST_SIGNAL,
+	VM_CAUSE_HOST_UI,
+	VM_CAUSE_GUEST_SHUTDOWN,
+	VM_CAUSE_GUEST_RESET,
+	VM_CAUSE_GUEST_PANIC,
+};
 
 struct vcpu {
 	struct vm *vm;
@@ -35,6 +49,7 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool thread_started;
+	atomic_int tid; /* the thread's TID, for query-cpus-fast */
 };
 
 struct vm_cleanup {
@@ -57,8 +72,10 @@ struct vm {
 
 	struct bus pio;
 	struct bus mmio;
-	struct event_loop loop;
+	struct event_loop loop;	     /* devices: runs inside main_loop while the VM is not paused */
+	struct event_loop main_loop; /* the I/O thread: signals, console, control plane */
 	int signal_fd;
+	pthread_t io_thread;
 
 	struct vcpu *vcpus;
 	unsigned int nr_vcpus;
@@ -82,12 +99,29 @@ struct vm {
 	struct chardev serial_chr[MAX_SERIAL_PORTS];
 	unsigned int nr_serial_chr;
 
+	struct control *ctl;		      /* QMP and the human monitor */
+	struct virtio_blk *disks[MAX_DRIVES]; /* for drain and query-block */
+	unsigned int nr_disks;
+
+	/*
+	 * stop/cont: while pause_requested, vCPUs park before KVM_RUN
+	 * (vcpu_gate()); nr_parked counts them, pause_cond signals changes.
+	 */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;
+	atomic_bool pause_requested;
+	unsigned int nr_parked;
+	bool paused;		     /* stopped by the control plane (I/O thread only) */
+	struct kvm_clock_data clock; /* kvmclock at stop, restored at cont */
+	bool clock_saved;
+
 	/* Torn down in reverse order of registration. */
 	struct vm_cleanup cleanups[VM_MAX_CLEANUPS];
 	unsigned int nr_cleanups;
 
 	atomic_bool exiting;
 	int exit_status;
+	enum vm_shutdown_cause shutdown_cause;
 };
 
 /*
@@ -100,8 +134,33 @@ int vm_create(struct vm *vm, const struct vm_config *cfg);
 int vm_run(struct vm *vm);
 void vm_destroy(struct vm *vm);
 
-/* End the VM with @status (the first request wins).  Any thread. */
+/* End the VM with @status for @cause (the first request wins).  Any thread. */
+void vm_request_shutdown(struct vm *vm, int status, enum vm_shutdown_cause cause);
+/*
+ * The same, from a device or the gdb stub: on a vCPU thread the guest asked
+ * (an odd isa-debug-exit status: guest-shutdown; else guest-reset); on the
+ * I/O thread the host did (host-ui).
+ */
 void vm_request_exit(struct vm *vm, int status);
+/* The QMP name of @cause ("guest-shutdown"), and whether the guest caused it. */
+const char *vm_shutdown_cause_name(enum vm_shutdown_cause cause);
+bool vm_shutdown_cause_guest(enum vm_shutdown_cause cause);
+
+/*
+ * Park every vCPU outside KVM_RUN (a vCPU inside is kicked out) and wait
+ * until they all are; vm_unpark_vcpus() lets them go.  I/O thread only.
+ */
+void vm_park_vcpus(struct vm *vm);
+void vm_unpark_vcpus(struct vm *vm);
+/*
+ * stop: park the vCPUs, finish in-flight disk I/O, save kvmclock and stop
+ * running device handlers (the device loop leaves main_loop), so nothing
+ * writes guest memory until vm_resume().  I/O thread only.  0 or -errno.
+ */
+int vm_pause(struct vm *vm);
+int vm_resume(struct vm *vm);
+/* The registers of @vcpu as text, parked or not running.  0 or -errno. */
+int vcpu_format_regs(struct vcpu *vcpu, char *buf, size_t size);
 
 /* Drive ISA interrupt line @gsi of the in-kernel irqchip. */
 int vm_set_irq_line(struct vm *vm, unsigned int gsi, bool level);

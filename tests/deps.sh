@@ -19,6 +19,7 @@ packages=(
 	zlib1g-dev libzstd-dev  # compressed qcow2 clusters
 	qemu-utils              # qemu-img: the qcow2 interop tests' peer
 	iproute2 iputils-ping netcat-openbsd acl  # network tests: namespaces, ping, nc, setfacl
+	socat jq                # QMP tests: the client, and checking its replies
 )
 
 missing=()

@@ -17,6 +17,7 @@
 static const char escape_help[] = "\n"
 				  "C-a h    print this help\n"
 				  "C-a x    exit kvmini\n"
+				  "C-a c    switch between console and monitor\n"
 				  "C-a C-a  send C-a to the guest\n";
 
 enum escape_action escape_feed(bool *armed, uint8_t c, uint8_t *out)
@@ -37,6 +38,9 @@ enum escape_action escape_feed(bool *armed, uint8_t c, uint8_t *out)
 	case 'x':
 	case 'X':
 		return ESC_QUIT;
+	case 'c':
+	case 'C':
+		return ESC_MONITOR;
 	case 'h':
 	case 'H':
 	case '?':
@@ -119,7 +123,16 @@ static void chardev_process(struct chardev *c, const uint8_t *buf, size_t len)
 			out = buf[i];
 		switch (a) {
 		case ESC_PASS:
-			c->pending[c->pending_len++] = out;
+			if (c->to_monitor)
+				c->hooks.monitor_input(c->hooks.opaque, &out, 1);
+			else
+				c->pending[c->pending_len++] = out;
+			break;
+		case ESC_MONITOR:
+			if (c->hooks.monitor_mode) {
+				c->to_monitor = !c->to_monitor;
+				c->hooks.monitor_mode(c->hooks.opaque, c->to_monitor);
+			}
 			break;
 		case ESC_QUIT:
 			if (c->hooks.quit)

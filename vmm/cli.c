@@ -200,8 +200,77 @@ static int opt_wait_for_gdb(struct vm_config *cfg, const char *arg)
 	return CLI_RUN;
 }
 
+/*
+ * "unix:PATH,server[=on][,wait=off|,nowait]" or "tcp:[HOST]:PORT,...": a
+ * listening socket.  Without nowait the VM waits for a client, as in QEMU.
+ */
+static int opt_control_socket(struct vm_config *cfg, const char *arg, bool qmp)
+{
+	struct control_socket_config *c = &cfg->controls[cfg->nr_controls];
+	size_t alen = strcspn(arg, ",");
+	bool server = false;
+
+	if (strncmp(arg, "unix:", 5) && strncmp(arg, "tcp:", 4))
+		return err_set(EINVAL,
+			       "expected unix:PATH,server,nowait or "
+			       "tcp:[HOST]:PORT,server,nowait%s",
+			       qmp ? "" : ", stdio or none");
+	if (cfg->nr_controls == MAX_CONTROL_SOCKETS)
+		return err_set(EINVAL, "at most %d -qmp and -monitor sockets", MAX_CONTROL_SOCKETS);
+	c->wait = true;
+	for (const char *p = arg + alen; *p;) {
+		size_t n;
+
+		p++;
+		n = strcspn(p, ",");
+		if ((n == 6 && !strncmp(p, "server", 6)) || (n == 9 && !strncmp(p, "server=on", 9)))
+			server = true;
+		else if ((n == 6 && !strncmp(p, "nowait", 6)) ||
+			 (n == 8 && !strncmp(p, "wait=off", 8)))
+			c->wait = false;
+		else if (n == 7 && !strncmp(p, "wait=on", 7))
+			c->wait = true;
+		else
+			return err_set(EINVAL,
+				       "unknown parameter '%.*s' (known: server, wait=on|off, "
+				       "nowait)",
+				       (int)n, p);
+		p += n;
+	}
+	if (!server)
+		return err_set(EINVAL, "only server sockets are supported (add ,server)");
+	c->addr = strndup(arg, alen);
+	if (!c->addr)
+		return -ENOMEM;
+	c->qmp = qmp;
+	cfg->nr_controls++;
+	return CLI_RUN;
+}
+
+static int opt_qmp(struct vm_config *cfg, const char *arg)
+{
+	if (!strcmp(arg, "stdio"))
+		return err_set(EINVAL, "QMP on stdio is not supported: use a unix or tcp socket "
+				       "(unix:PATH,server,nowait)");
+	return opt_control_socket(cfg, arg, true);
+}
+
+static int opt_monitor(struct vm_config *cfg, const char *arg)
+{
+	if (!strcmp(arg, "stdio"))
+		cfg->monitor_stdio = true;
+	else if (!strcmp(arg, "none"))
+		cfg->monitor_none = true;
+	else
+		return opt_control_socket(cfg, arg, false);
+	return CLI_RUN;
+}
+
 void cli_free(struct vm_config *cfg)
 {
+	for (unsigned int i = 0; i < cfg->nr_controls; i++)
+		free(cfg->controls[i].addr);
+	cfg->nr_controls = 0;
 	for (unsigned int i = 0; i < cfg->nr_drives; i++)
 		drive_free(&cfg->drives[i]);
 	cfg->nr_drives = 0;
@@ -306,7 +375,8 @@ static const struct cli_option cli_options[] = {
 	{ "drive", true, opt_drive },	   { "gdb", true, opt_gdb },
 	{ "s", false, opt_gdb_default },   { "S", false, opt_wait_for_gdb },
 	{ "netdev", true, opt_netdev },	   { "nic", true, opt_nic },
-	{ "net", true, opt_net },
+	{ "net", true, opt_net },	   { "qmp", true, opt_qmp },
+	{ "monitor", true, opt_monitor },
 };
 
 void cli_usage(FILE *out)
@@ -329,10 +399,11 @@ void cli_usage(FILE *out)
 	      "                      (default: COM1 on stdio)\n"
 	      "  -nographic          accepted; kvmini has no display, the console is always stdio\n"
 	      "  -no-reboot          accepted; kvmini always exits when the guest resets\n"
-	      "  -drive file=PATH[,format=raw][,if=virtio|none][,id=ID][,readonly=on]\n"
+	      "  -drive file=PATH[,format=raw|qcow2][,if=virtio|none][,id=ID][,readonly=on]\n"
 	      "         [,cache=writeback|none][,discard=unmap|ignore][,serial=S][,aio=io_uring]\n"
-	      "                      a disk image; if=virtio (the default) adds a virtio-blk-pci\n"
-	      "                      disk, if=none leaves it to -device virtio-blk-pci,drive=ID\n"
+	      "                      a disk image (no format=: qcow2 by its header, else raw);\n"
+	      "                      if=virtio (the default) adds a virtio-blk-pci disk, if=none\n"
+	      "                      leaves it to -device virtio-blk-pci,drive=ID\n"
 	      "  -device DRIVER,...  add a device (-device help lists them)\n"
 	      "  -netdev tap,id=ID[,ifname=TAP][,fd=N][,script=no][,downscript=no]\n"
 	      "  -netdev user,id=ID[,net=ADDR/N][,host=ADDR][,dhcpstart=ADDR][,dns=ADDR]\n"
@@ -346,7 +417,13 @@ void cli_usage(FILE *out)
 	      "  -gdb tcp:[HOST]:PORT|unix:PATH\n"
 	      "                      wait for a gdb client there (HOST defaults to 127.0.0.1)\n"
 	      "  -s                  the same as -gdb tcp::1234\n"
-	      "  -S                  vCPUs wait for gdb before their first instruction\n"
+	      "  -S                  vCPUs wait before their first instruction, for gdb or for a\n"
+	      "                      cont on QMP or the monitor\n"
+	      "  -qmp unix:PATH,server[,nowait]|tcp:[HOST]:PORT,server[,nowait]\n"
+	      "                      a QMP control socket (several allowed, several clients\n"
+	      "                      each); without nowait kvmini waits for a client first\n"
+	      "  -monitor stdio|none|unix:PATH,server[,nowait]|tcp:[HOST]:PORT,server[,nowait]\n"
+	      "                      the human monitor (also on the console with Ctrl-A c)\n"
 	      "  -enable-kvm, -accel kvm\n"
 	      "                      accepted; kvmini always uses KVM\n"
 	      "  -name NAME          name of the guest\n"
@@ -355,7 +432,7 @@ void cli_usage(FILE *out)
 	      "  -h, -help           this help\n"
 	      "  -version            version\n"
 	      "\n"
-	      "Console: Ctrl-A h help, Ctrl-A x quit, Ctrl-A Ctrl-A send Ctrl-A.\n"
+	      "Console: Ctrl-A h help, Ctrl-A x quit, Ctrl-A c monitor, Ctrl-A Ctrl-A send Ctrl-A.\n"
 	      "Exit status: 0 when the guest resets or powers off, (N << 1) | 1 when it writes N to\n"
 	      "isa-debug-exit, 1 for bad options, 2 when a vCPU stops on an error.\n",
 	      out);

@@ -9,8 +9,6 @@
 #include "vm.h"
 #include "x86_insn.h"
 
-#define KVMINI_VERSION "0.1.0"
-
 int main(int argc, char **argv)
 {
 	struct vm_config cfg;

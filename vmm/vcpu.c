@@ -73,33 +73,43 @@ int kvm_vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned int id)
 	return 0;
 }
 
-static void vcpu_dump(struct vcpu *vcpu)
+int vcpu_format_regs(struct vcpu *vcpu, char *buf, size_t size)
 {
 	struct kvm_regs r;
 	struct kvm_sregs s;
 
-	if (ioctl(vcpu->fd, KVM_GET_REGS, &r) || ioctl(vcpu->fd, KVM_GET_SREGS, &s)) {
-		fprintf(stderr, "(registers unavailable: %s)\n", strerror(errno));
-		return;
-	}
-	fprintf(stderr,
-		"RAX=%016llx RBX=%016llx RCX=%016llx RDX=%016llx\n"
-		"RSI=%016llx RDI=%016llx RBP=%016llx RSP=%016llx\n"
-		"R8 =%016llx R9 =%016llx R10=%016llx R11=%016llx\n"
-		"R12=%016llx R13=%016llx R14=%016llx R15=%016llx\n"
-		"RIP=%016llx RFLAGS=%08llx\n"
-		"CS =%04x %016llx %08x  SS =%04x %016llx %08x\n"
-		"DS =%04x %016llx %08x  ES =%04x %016llx %08x\n"
-		"FS =%04x %016llx %08x  GS =%04x %016llx %08x\n"
-		"TR =%04x %016llx %08x  GDT=%016llx %04x  IDT=%016llx %04x\n"
-		"CR0=%08llx CR2=%016llx CR3=%016llx CR4=%08llx EFER=%08llx\n",
-		r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8, r.r9, r.r10, r.r11,
-		r.r12, r.r13, r.r14, r.r15, r.rip, r.rflags, s.cs.selector, s.cs.base, s.cs.limit,
-		s.ss.selector, s.ss.base, s.ss.limit, s.ds.selector, s.ds.base, s.ds.limit,
-		s.es.selector, s.es.base, s.es.limit, s.fs.selector, s.fs.base, s.fs.limit,
-		s.gs.selector, s.gs.base, s.gs.limit, s.tr.selector, s.tr.base, s.tr.limit,
-		s.gdt.base, s.gdt.limit, s.idt.base, s.idt.limit, s.cr0, s.cr2, s.cr3, s.cr4,
-		s.efer);
+	if (ioctl(vcpu->fd, KVM_GET_REGS, &r) || ioctl(vcpu->fd, KVM_GET_SREGS, &s))
+		return err_set(errno, "registers unavailable: %s", strerror(errno));
+	snprintf(buf, size,
+		 "RAX=%016llx RBX=%016llx RCX=%016llx RDX=%016llx\n"
+		 "RSI=%016llx RDI=%016llx RBP=%016llx RSP=%016llx\n"
+		 "R8 =%016llx R9 =%016llx R10=%016llx R11=%016llx\n"
+		 "R12=%016llx R13=%016llx R14=%016llx R15=%016llx\n"
+		 "RIP=%016llx RFLAGS=%08llx\n"
+		 "CS =%04x %016llx %08x  SS =%04x %016llx %08x\n"
+		 "DS =%04x %016llx %08x  ES =%04x %016llx %08x\n"
+		 "FS =%04x %016llx %08x  GS =%04x %016llx %08x\n"
+		 "TR =%04x %016llx %08x  GDT=%016llx %04x  IDT=%016llx %04x\n"
+		 "CR0=%08llx CR2=%016llx CR3=%016llx CR4=%08llx EFER=%08llx\n",
+		 r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8, r.r9, r.r10, r.r11,
+		 r.r12, r.r13, r.r14, r.r15, r.rip, r.rflags, s.cs.selector, s.cs.base, s.cs.limit,
+		 s.ss.selector, s.ss.base, s.ss.limit, s.ds.selector, s.ds.base, s.ds.limit,
+		 s.es.selector, s.es.base, s.es.limit, s.fs.selector, s.fs.base, s.fs.limit,
+		 s.gs.selector, s.gs.base, s.gs.limit, s.tr.selector, s.tr.base, s.tr.limit,
+		 s.gdt.base, s.gdt.limit, s.idt.base, s.idt.limit, s.cr0, s.cr2, s.cr3, s.cr4,
+		 s.efer);
+	return 0;
+}
+
+static void vcpu_dump(struct vcpu *vcpu)
+{
+	char buf[1024];
+	int ret = vcpu_format_regs(vcpu, buf, sizeof(buf));
+
+	if (ret)
+		fprintf(stderr, "(%s)\n", err_msg(ret));
+	else
+		fputs(buf, stderr);
 }
 
 static const char *internal_suberror(uint32_t sub)
@@ -135,7 +145,9 @@ static void vcpu_die(struct vcpu *vcpu, const char *why)
 		fprintf(stderr, "\n");
 	}
 	vcpu_dump(vcpu);
-	vm_request_exit(vcpu->vm, EXIT_VCPU_DIED);
+	vm_request_shutdown(vcpu->vm, EXIT_VCPU_DIED,
+			    run->exit_reason == KVM_EXIT_SYSTEM_EVENT ? VM_CAUSE_GUEST_PANIC
+								      : VM_CAUSE_HOST_ERROR);
 }
 
 static void vcpu_handle_io(struct vcpu *vcpu)
@@ -202,14 +214,17 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 		return true;
 	case KVM_EXIT_SHUTDOWN:
 		/* Triple fault: a reset, and kvmini does not reboot. */
-		vm_request_exit(vcpu->vm, EXIT_OK);
+		vm_request_shutdown(vcpu->vm, EXIT_OK, VM_CAUSE_GUEST_RESET);
 		return false;
 	case KVM_EXIT_SYSTEM_EVENT:
 		if (run->system_event.type == KVM_SYSTEM_EVENT_CRASH) {
 			vcpu_die(vcpu, "the guest reported a crash");
 			return false;
 		}
-		vm_request_exit(vcpu->vm, EXIT_OK);
+		vm_request_shutdown(vcpu->vm, EXIT_OK,
+				    run->system_event.type == KVM_SYSTEM_EVENT_SHUTDOWN
+					    ? VM_CAUSE_GUEST_SHUTDOWN
+					    : VM_CAUSE_GUEST_RESET);
 		return false;
 	case KVM_EXIT_DEBUG:
 		if (vcpu->vm->gdb && vm_gdb_debug_exit(vcpu))
@@ -247,16 +262,55 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 	return false;
 }
 
+/*
+ * Before each KVM_RUN: park while a stop is requested (vm_park_vcpus()) and
+ * pass the gdb stub's gate.  false: the VM is ending.
+ */
+static bool vcpu_gate(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+	bool ok = true;
+
+	/* No stop asked for: the kick's immediate_exit covers a request racing with this test. */
+	if (!vm->gdb && !atomic_load(&vm->pause_requested))
+		return true;
+	pthread_mutex_lock(&vm->pause_lock);
+	/* Parked, for vm_park_vcpus(), also while the gdb stub holds this vCPU. */
+	vm->nr_parked++;
+	pthread_cond_broadcast(&vm->pause_cond);
+	for (;;) {
+		if (atomic_load(&vm->exiting)) {
+			ok = false;
+			break;
+		}
+		if (atomic_load(&vm->pause_requested)) {
+			pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+			continue;
+		}
+		if (!vm->gdb)
+			break;
+		pthread_mutex_unlock(&vm->pause_lock);
+		ok = vm_gdb_gate(vcpu);
+		pthread_mutex_lock(&vm->pause_lock);
+		if (!ok || !atomic_load(&vm->pause_requested))
+			break;
+	}
+	vm->nr_parked--;
+	pthread_mutex_unlock(&vm->pause_lock);
+	return ok;
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
 	struct vm *vm = vcpu->vm;
 	char name[16];
 
+	atomic_store(&vcpu->tid, (int)gettid());
 	snprintf(name, sizeof(name), "vcpu%u", vcpu->id);
 	pthread_setname_np(pthread_self(), name);
 	while (!atomic_load(&vm->exiting)) {
-		if (vm->gdb && !vm_gdb_gate(vcpu))
+		if (!vcpu_gate(vcpu))
 			break;
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
@@ -264,7 +318,7 @@ static void *vcpu_thread(void *arg)
 				continue;
 			}
 			pr_err("vCPU %u: KVM_RUN failed: %s", vcpu->id, strerror(errno));
-			vm_request_exit(vm, EXIT_VCPU_DIED);
+			vm_request_shutdown(vm, EXIT_VCPU_DIED, VM_CAUSE_HOST_ERROR);
 			break;
 		}
 		if (!vcpu_handle_exit(vcpu))

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "device.h"
 #include "error.h"
 #include "layout.h"
@@ -28,18 +29,127 @@ int vm_add_cleanup(struct vm *vm, void (*fn)(void *opaque), void *opaque)
 	return 0;
 }
 
-void vm_request_exit(struct vm *vm, int status)
+void vm_request_shutdown(struct vm *vm, int status, enum vm_shutdown_cause cause)
 {
 	bool expected = false;
 
 	if (!atomic_compare_exchange_strong(&vm->exiting, &expected, true))
 		return;
 	vm->exit_status = status;
+	vm->shutdown_cause = cause;
+	/* Wakes main_loop too while the device loop runs in it; paused, nothing else runs. */
 	event_loop_stop(&vm->loop);
 	if (vm->gdb)
 		vm_gdb_wake(vm); /* parked vCPUs see the exit */
+	pthread_mutex_lock(&vm->pause_lock);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
+}
+
+void vm_request_exit(struct vm *vm, int status)
+{
+	enum vm_shutdown_cause cause = status & 1 ? VM_CAUSE_GUEST_SHUTDOWN : VM_CAUSE_GUEST_RESET;
+
+	if (pthread_equal(pthread_self(), vm->io_thread))
+		cause = VM_CAUSE_HOST_UI;
+	vm_request_shutdown(vm, status, cause);
+}
+
+static const char *const cause_names[] = {
+	[VM_CAUSE_HOST_ERROR] = "host-error",
+	[VM_CAUSE_HOST_QMP_QUIT] = "host-qmp-quit",
+	[VM_CAUSE_HOST_QMP_SYSTEM_RESET] = "host-qmp-system-reset",
+	[VM_CAUSE_HOST_SIGNAL] = "host-signal",
+	[VM_CAUSE_HOST_UI] = "host-ui",
+	[VM_CAUSE_GUEST_SHUTDOWN] = "guest-shutdown",
+	[VM_CAUSE_GUEST_RESET] = "guest-reset",
+	[VM_CAUSE_GUEST_PANIC] = "guest-panic",
+};
+
+const char *vm_shutdown_cause_name(enum vm_shutdown_cause cause)
+{
+	return cause_names[cause];
+}
+
+bool vm_shutdown_cause_guest(enum vm_shutdown_cause cause)
+{
+	return cause >= VM_CAUSE_GUEST_SHUTDOWN;
+}
+
+void vm_park_vcpus(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_lock);
+	atomic_store(&vm->pause_requested, true);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	while (vm->nr_parked < vm->nr_vcpus && !atomic_load(&vm->exiting))
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+void vm_unpark_vcpus(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_lock);
+	atomic_store(&vm->pause_requested, false);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+/* main_loop runs the device loop's handlers whenever it has some, unless paused. */
+static void vm_devices_event(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
+	int ret;
+
+	(void)events;
+	ret = event_loop_poll(&vm->loop, 0);
+	if (ret < 0) {
+		pr_err("event loop failed: %s", strerror(-ret));
+		vm_request_shutdown(vm, EXIT_VCPU_DIED, VM_CAUSE_HOST_ERROR);
+	}
+}
+
+int vm_pause(struct vm *vm)
+{
+	int ret;
+
+	if (vm->paused)
+		return 0;
+	vm_park_vcpus(vm);
+	/* Requests already on the disk complete into guest memory now, not after the stop. */
+	for (unsigned int i = 0; i < vm->nr_disks; i++)
+		virtio_blk_drain(vm->disks[i]);
+	ret = event_loop_del(&vm->main_loop, vm->loop.epfd);
+	if (ret) {
+		vm_unpark_vcpus(vm);
+		return err_set(-ret, "cannot stop the device loop: %s", strerror(-ret));
+	}
+	/* The guest must not see the stopped time in kvmclock, as with QEMU. */
+	vm->clock_saved = !ioctl(vm->vm_fd, KVM_GET_CLOCK, &vm->clock);
+	vm->paused = true;
+	return 0;
+}
+
+int vm_resume(struct vm *vm)
+{
+	int ret;
+
+	if (!vm->paused)
+		return 0;
+	if (vm->clock_saved) {
+		struct kvm_clock_data c = { .clock = vm->clock.clock };
+
+		if (ioctl(vm->vm_fd, KVM_SET_CLOCK, &c))
+			pr_warn("cont: KVM_SET_CLOCK: %s", strerror(errno));
+	}
+	ret = event_loop_add(&vm->main_loop, vm->loop.epfd, EPOLLIN, vm_devices_event, vm);
+	if (ret)
+		return err_set(-ret, "cannot restart the device loop: %s", strerror(-ret));
+	vm->paused = false;
+	vm_unpark_vcpus(vm);
+	return 0;
 }
 
 int vm_set_irq_line(struct vm *vm, unsigned int gsi, bool level)
@@ -198,19 +308,15 @@ static int vm_setup_cpuid(struct vm *vm)
 	return err_set(errno, "KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
 }
 
-static void vm_quit_hook(void *opaque)
-{
-	pr_err("terminated by the console escape (Ctrl-A x)");
-	vm_request_exit(opaque, EXIT_OK);
-}
-
 static int vm_setup_serial(struct vm *vm)
 {
 	const struct vm_config *cfg = vm->cfg;
-	struct chardev_hooks hooks = { .quit = vm_quit_hook, .opaque = vm };
+	struct chardev_hooks hooks;
 	struct serial_config def = { .backend = SERIAL_STDIO };
 	unsigned int n = cfg->nr_serial ? cfg->nr_serial : 1;
+	struct chardev *console = NULL;
 
+	control_console_hooks(vm->ctl, &hooks);
 	for (unsigned int i = 0; i < n; i++) {
 		const struct serial_config *s = cfg->nr_serial ? &cfg->serial[i] : &def;
 		struct chardev *chr = &vm->serial_chr[i];
@@ -218,7 +324,9 @@ static int vm_setup_serial(struct vm *vm)
 
 		switch (s->backend) {
 		case SERIAL_STDIO:
-			ret = chardev_open_stdio(chr, &vm->loop, true, &hooks);
+			/* On main_loop: the console and its monitor work while paused. */
+			ret = chardev_open_stdio(chr, &vm->main_loop, true, &hooks);
+			console = chr;
 			break;
 		case SERIAL_FILE:
 			ret = chardev_open_file(chr, s->path);
@@ -239,7 +347,7 @@ static int vm_setup_serial(struct vm *vm)
 				return ret;
 		}
 	}
-	return 0;
+	return control_attach_console(vm->ctl, console);
 }
 
 /* -drive if=virtio: a disk each, in command-line order, before the -device ones. */
@@ -337,13 +445,21 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	vm->cfg = cfg;
 	vm->kvm_fd = vm->vm_fd = vm->signal_fd = -1;
 	vm->loop.epfd = vm->loop.wake_fd = -1;
+	vm->main_loop.epfd = vm->main_loop.wake_fd = -1;
+	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_cond_init(&vm->pause_cond, NULL);
 	ret = bus_init(&vm->pio, "pio");
 	if (!ret)
 		ret = bus_init(&vm->mmio, "mmio");
 	if (!ret)
 		ret = event_loop_init(&vm->loop);
+	if (!ret)
+		ret = event_loop_init(&vm->main_loop);
 	if (ret)
 		return err_set(-ret, "cannot initialise: %s", strerror(-ret));
+	ret = control_create(vm);
+	if (ret)
+		return ret;
 	ret = vm_setup_kvm(vm);
 	if (!ret)
 		ret = vm_setup_ram(vm);
@@ -388,9 +504,9 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		if (ret)
 			return ret;
 	}
-	if (cfg->gdb_wait && !cfg->gdb_addr)
+	if (cfg->gdb_wait && !cfg->gdb_addr && !cfg->nr_controls && !cfg->monitor_stdio)
 		return err_set(EINVAL, "-S: the vCPUs would wait forever: add -s or -gdb for a "
-				       "debugger to start them");
+				       "debugger to start them, or -qmp/-monitor for a cont");
 	if (cfg->gdb_addr) {
 		ret = vm_gdb_create(vm, cfg->gdb_addr, cfg->gdb_wait);
 		if (ret)
@@ -408,7 +524,7 @@ static void vm_signal_event(void *opaque, uint32_t events)
 	if (read(vm->signal_fd, &si, sizeof(si)) != sizeof(si))
 		return;
 	pr_err("terminating on signal %u", si.ssi_signo);
-	vm_request_exit(vm, EXIT_OK);
+	vm_request_shutdown(vm, EXIT_OK, VM_CAUSE_HOST_SIGNAL);
 }
 
 int vm_run(struct vm *vm)
@@ -422,25 +538,37 @@ int vm_run(struct vm *vm)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	vm->io_thread = pthread_self();
 	vm->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (vm->signal_fd < 0 ||
-	    event_loop_add(&vm->loop, vm->signal_fd, EPOLLIN, vm_signal_event, vm)) {
-		pr_err("cannot set up signal handling: %s", strerror(errno));
+	    event_loop_add(&vm->main_loop, vm->signal_fd, EPOLLIN, vm_signal_event, vm) ||
+	    event_loop_add(&vm->main_loop, vm->loop.epfd, EPOLLIN, vm_devices_event, vm)) {
+		pr_err("cannot set up the I/O thread's loop: %s", strerror(errno));
 		return EXIT_USAGE;
 	}
-	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+	/* -qmp ...,server without nowait: the VM starts once a client is there. */
+	if (control_wait_clients(vm->ctl, vm->signal_fd))
+		vm_signal_event(vm, EPOLLIN);
+	/* -S without gdb: the vCPUs park at their first instruction until a cont. */
+	atomic_store(&vm->pause_requested, vm->cfg->gdb_wait && !vm->gdb);
+	for (unsigned int i = 0; i < vm->nr_vcpus && !atomic_load(&vm->exiting); i++) {
 		ret = vcpu_start(&vm->vcpus[i]);
 		if (ret) {
 			pr_err("%s", err_msg(ret));
-			vm_request_exit(vm, EXIT_USAGE);
+			vm_request_shutdown(vm, EXIT_USAGE, VM_CAUSE_HOST_ERROR);
 			break;
 		}
 	}
-	ret = event_loop_run(&vm->loop);
-	if (ret) {
-		pr_err("event loop failed: %s", strerror(-ret));
-		vm_request_exit(vm, EXIT_VCPU_DIED);
+	if (atomic_load(&vm->pause_requested))
+		vm_pause(vm);
+	while (!atomic_load(&vm->exiting)) {
+		ret = event_loop_poll(&vm->main_loop, -1);
+		if (ret < 0) {
+			pr_err("event loop failed: %s", strerror(-ret));
+			vm_request_shutdown(vm, EXIT_VCPU_DIED, VM_CAUSE_HOST_ERROR);
+		}
 	}
+	control_shutdown(vm->ctl);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	return vm->exit_status;
@@ -472,6 +600,9 @@ void vm_destroy(struct vm *vm)
 	if (vm->ram)
 		munmap(vm->ram, vm->ram_map_size);
 	event_loop_destroy(&vm->loop);
+	event_loop_destroy(&vm->main_loop);
+	pthread_mutex_destroy(&vm->pause_lock);
+	pthread_cond_destroy(&vm->pause_cond);
 	bus_destroy(&vm->mmio);
 	bus_destroy(&vm->pio);
 }

@@ -43,7 +43,7 @@ $(FUZZ_BUILD)/fuzz_qcow2: $(FUZZ_QCOW2_SRCS) include/qcow2.h $(wildcard devices/
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(FUZZ_QCOW2_SRCS) -lz -lzstd -lpthread
 
-fuzz: $(FUZZ_BUILD)/fuzz_gdb_proto $(FUZZ_BUILD)/fuzz_qcow2
+fuzz: $(FUZZ_BUILD)/fuzz_gdb_proto $(FUZZ_BUILD)/fuzz_qcow2 $(FUZZ_BUILD)/fuzz_qmp fuzz-qmp-corpus
 	@mkdir -p $(FUZZ_BUILD)/corpus-gdb
 	@i=0; for s in $(FUZZ_SEEDS); do i=$$((i + 1)); \
 		echo "$$s" | tr '|' '\n' | while IFS= read -r p; do \
@@ -56,3 +56,29 @@ fuzz: $(FUZZ_BUILD)/fuzz_gdb_proto $(FUZZ_BUILD)/fuzz_qcow2
 	tests/fuzz/qcow2-seeds.sh $(FUZZ_BUILD)/corpus-qcow2
 	$(FUZZ_BUILD)/fuzz_qcow2 -max_total_time=$(FUZZ_SECONDS) -max_len=262144 -timeout=10 \
 		-rss_limit_mb=2048 -print_final_stats=1 $(FUZZ_BUILD)/corpus-qcow2
+	$(FUZZ_BUILD)/fuzz_qmp -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+		-print_final_stats=1 $(FUZZ_BUILD)/corpus-qmp
+
+# ---- QMP and the human monitor ------------------------------------------------------------------
+# fuzz_qmp: the protocol, the command table and the monitor against the unit tests' fake VM;
+# every reply is checked to be a JSON object.  Seeds: a first byte (the read size - 1), then
+# typical QMP traffic.
+FUZZ_QMP_SRCS := tests/fuzz/fuzz_qmp.c vmm/qmp.c vmm/qmp_commands.c vmm/monitor.c vmm/error.c
+FUZZ_QMP_SEEDS := \
+	'\377{"execute": "qmp_capabilities"}{"execute": "query-block"}' \
+	'\003{"execute": "qmp_capabilities", "id": 1}\n{"execute": "stop"}{"execute": "cont"}' \
+	'\020{"execute": "qmp_capabilities"} {"execute": "human-monitor-command", "arguments": {"command-line": "info registers"}, "id": [1]}' \
+	'\000{"execute": "query-status"} garbage {"execute": 1} [1] {"execute": "quit"}' \
+	'\177{"execute": "qmp_capabilities"}{"execute": "query-cpus-fast", "arguments": {"x": "}"}}'
+
+.PHONY: fuzz-qmp-corpus
+
+$(FUZZ_BUILD)/fuzz_qmp: $(FUZZ_QMP_SRCS) include/qmp.h tests/unit/qmp_fake.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(FUZZ_QMP_SRCS) -ljansson
+
+fuzz-qmp-corpus:
+	@mkdir -p $(FUZZ_BUILD)/corpus-qmp
+	@i=0; for s in $(FUZZ_QMP_SEEDS); do i=$$((i + 1)); \
+		printf '%b' "$$s" >$(FUZZ_BUILD)/corpus-qmp/seed$$i; \
+	done

@@ -77,9 +77,22 @@ static void test_ctrl_a_twice_sends_one(void **state)
 	assert_false(armed);
 }
 
+/* Ctrl-A c switches between the console and the monitor. */
+static void test_monitor_escape(void **state)
+{
+	bool armed = false;
+	uint8_t out;
+
+	(void)state;
+	assert_int_equal(escape_feed(&armed, CTRL_A, &out), ESC_NONE);
+	assert_int_equal(escape_feed(&armed, 'c', &out), ESC_MONITOR);
+	assert_false(armed);
+	assert_int_equal(escape_feed(&armed, 'c', &out), ESC_PASS);
+}
+
 static void test_unknown_command_consumed(void **state)
 {
-	static const uint8_t keys[] = { 'c', 'q', 'a', ' ', '\r', 0x00, 0x03, 0x1b, 0xff };
+	static const uint8_t keys[] = { 'q', 'a', ' ', '\r', 0x00, 0x03, 0x1b, 0xff };
 	bool armed = false;
 	uint8_t out;
 
@@ -131,6 +144,7 @@ int main(void)
 		cmocka_unit_test(test_quit),
 		cmocka_unit_test(test_help),
 		cmocka_unit_test(test_ctrl_a_twice_sends_one),
+		cmocka_unit_test(test_monitor_escape),
 		cmocka_unit_test(test_unknown_command_consumed),
 		cmocka_unit_test(test_state_resets),
 	};
