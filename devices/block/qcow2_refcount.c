@@ -306,9 +306,8 @@ int qcow2_rc_add(struct img *img, uint64_t cluster, int64_t delta)
 int qcow2_alloc_clusters(struct img *img, uint64_t n, uint64_t *off)
 {
 	struct qcow2 *q = &img->q;
-	uint64_t c = q->free_hint, start = c, run = 0, rc;
+	uint64_t c = q->free_hint, start = c, run = 0, rc, first_free = UINT64_MAX;
 	uint64_t limit = QCOW2_MAX_HOST_OFFSET >> q->cluster_bits;
-	bool skipped = false;
 	int ret;
 
 	while (run < n) {
@@ -325,16 +324,20 @@ int qcow2_alloc_clusters(struct img *img, uint64_t n, uint64_t *off)
 		if (rc) {
 			run = 0;
 		} else {
-			if (!run) {
-				skipped |= c > start;
+			if (!run)
 				start = c;
-			}
+			if (first_free == UINT64_MAX)
+				first_free = c;
 			run++;
 		}
 		c++;
 	}
-	if (!skipped || start == q->free_hint)
-		q->free_hint = start + n;
+	/*
+	 * Everything from the hint to the first free cluster seen is in use:
+	 * the next scan starts there (or after this run, if it begins there),
+	 * so sequential allocation never rescans what is already taken.
+	 */
+	q->free_hint = first_free == start ? start + n : first_free;
 	update_file_end(img, (start + n) << q->cluster_bits);
 	for (uint64_t i = 0; i < n; i++) {
 		ret = rc_set(img, start + i, 1);

@@ -126,6 +126,8 @@ KVMINI_FULL_CMD=("$KVMINI" "${VM_ARGS[@]}"
 	-drive "file=$WORK/full.qcow2,format=qcow2,if=none,id=d0,cache=none")
 KVMINI_THIN_CMD=("$KVMINI" "${VM_ARGS[@]}"
 	-drive "file=$WORK/thin.qcow2,format=qcow2,if=none,id=d0,cache=none")
+KVMINI_SPARSE_CMD=("$KVMINI" "${VM_ARGS[@]}"
+	-drive "file=$WORK/sparse.img,format=raw,if=none,id=d0,cache=none")
 QEMU_CMD=("$QEMU" -M q35 -accel kvm -bios "$QEMU_BIOS" "${VM_ARGS[@]}"
 	-drive "file=$DISK,format=raw,if=none,id=d0,cache=none,aio=io_uring")
 
@@ -222,7 +224,7 @@ run_fio() {
 COLS=(kvmini)
 ((HAVE_QEMU)) && COLS+=(qemu)
 ((HAVE_FIO)) && COLS+=(fio)
-((HAVE_QCOW2)) && COLS+=(qcow2 qcow2-thin)
+((HAVE_QCOW2)) && COLS+=(qcow2 qcow2-thin raw-sparse)
 for c in "${COLS[@]}"; do : >"$WORK/res.$c"; done
 for ((r = 1; r <= BENCH_BLK_RUNS; r++)); do
 	echo "bench-blk: round $r of $BENCH_BLK_RUNS" >&2
@@ -234,6 +236,9 @@ for ((r = 1; r <= BENCH_BLK_RUNS; r++)); do
 		rm -f "$WORK/thin.qcow2"
 		qemu-img create -q -f qcow2 "$WORK/thin.qcow2" "${BENCH_BLK_SIZE_MB}M"
 		run_vm qcow2-thin "$r" "${KVMINI_THIN_CMD[@]}"
+		rm -f "$WORK/sparse.img"
+		truncate -s "${BENCH_BLK_SIZE_MB}M" "$WORK/sparse.img"
+		run_vm raw-sparse "$r" "${KVMINI_SPARSE_CMD[@]}"
 	fi
 done
 
@@ -307,13 +312,16 @@ if ((HAVE_QCOW2)); then
 	echo
 	echo "kvmini on qcow2 (64 KiB clusters, cache=none) against kvmini on the raw file, same run"
 	echo "  full: ${KVMINI_FULL_CMD[*]: -1} (qemu-img create -o preallocation=full)"
-	echo "  thin: a fresh qcow2 each round: the seqwrite pass allocates every cluster"
-	printf '%-15s %10s %10s %10s %11s %11s\n' test raw qcow2 thin qcow2/raw thin/raw
+	echo "  thin: a fresh qcow2 each round: the seqwrite pass allocates every cluster; its peer"
+	echo "        is a fresh sparse raw file (sparse), where the file system allocates instead"
+	printf '%-15s %10s %10s %10s %10s %10s %12s\n' test raw qcow2 qcow2/raw sparse thin \
+		thin/sparse
 	for t in "${TESTS[@]}"; do
 		f=$(median qcow2 "$t")
 		n=$(median qcow2-thin "$t")
-		printf '%-15s %10s %10s %10s %11s %11s\n' "$t" "${K[$t]}" "$f" "$n" \
-			"$(ratio "$f" "${K[$t]}")" "$(ratio "$n" "${K[$t]}")"
+		sp=$(median raw-sparse "$t")
+		printf '%-15s %10s %10s %10s %10s %10s %12s\n' "$t" "${K[$t]}" "$f" \
+			"$(ratio "$f" "${K[$t]}")" "$sp" "$n" "$(ratio "$n" "$sp")"
 	done
 fi
 ((FAILED)) && echo "bench-blk: some runs failed (see above); their figures are missing" >&2
