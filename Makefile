@@ -89,6 +89,7 @@ bench: all
 	KVMINI=$(BUILD)/kvmini HELPERS=$(BUILD)/tests/helpers tests/bench/bench-blk.sh
 	KVMINI=$(BUILD)/kvmini HELPERS=$(BUILD)/tests/helpers tests/bench/bench-net.sh
 	KVMINI_IMG=$(BUILD)/kvmini-img tests/bench/bench-img.sh
+	KVMINI=$(BUILD)/kvmini tests/bench/bench-snapshot.sh
 
 # SIGKILL kvmini 50 times while a guest writes to a qcow2 image; qemu-img check after each.
 check-crash: $(BUILD)/kvmini guests

@@ -21,6 +21,7 @@
 #include "acpi.h"
 #include "device.h"
 #include "error.h"
+#include "snapshot.h"
 #include "vm.h"
 
 enum pm_reg { REG_STS, REG_EN, REG_CNT, REG_TMR, REG_RESET, NR_REGS };
@@ -241,6 +242,44 @@ static void pm_device_destroy(void *opaque)
 	free(d);
 }
 
+/* Snapshots: PM1 status, enable and control; the timer follows the host clock. */
+static void pm_save(void *opaque, struct snap_buf *out)
+{
+	struct acpi_pm *pm = &((struct acpi_pm_device *)opaque)->pm;
+	uint16_t regs[3];
+
+	pthread_mutex_lock(&pm->lock);
+	regs[0] = pm->sts;
+	regs[1] = pm->en;
+	regs[2] = pm->cnt;
+	pthread_mutex_unlock(&pm->lock);
+	snap_buf_put(out, regs, sizeof(regs));
+}
+
+static int pm_load(void *opaque, const uint8_t *data, size_t len)
+{
+	struct acpi_pm *pm = &((struct acpi_pm_device *)opaque)->pm;
+	uint16_t regs[3];
+
+	if (len != sizeof(regs))
+		return err_set(EINVAL, "the saved PM registers are malformed");
+	memcpy(regs, data, sizeof(regs));
+	pthread_mutex_lock(&pm->lock);
+	pm->sts = regs[0];
+	pm->en = regs[1];
+	pm->cnt = regs[2];
+	/* KVM's irqchip state does not hold the line level: drive it again. */
+	pm->sci_level = !(pm->sts & pm->en);
+	pm_update_sci(pm);
+	pthread_mutex_unlock(&pm->lock);
+	return 0;
+}
+
+static const struct vm_state_ops pm_state_ops = {
+	.save = pm_save,
+	.load = pm_load,
+};
+
 int acpi_pm_create(struct vm *vm, uint16_t base, unsigned int sci_gsi, struct acpi_pm **pm)
 {
 	struct acpi_pm_device *d = calloc(1, sizeof(*d));
@@ -260,6 +299,8 @@ int acpi_pm_create(struct vm *vm, uint16_t base, unsigned int sci_gsi, struct ac
 	if (ret == -EEXIST)
 		return err_set(EBUSY, "ACPI PM: I/O ports 0x%x-0x%x are taken by another device",
 			       base, base + ACPI_PM_IO_LEN - 1);
+	if (!ret)
+		ret = vm_register_state(vm, "acpi-pm", &pm_state_ops, d);
 	if (ret)
 		return ret;
 	if (pm)

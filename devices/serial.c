@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 /* The PC serial ports COM1..COM4: a 16550A on the PIO bus, wired to a chardev. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "device.h"
 #include "error.h"
 #include "layout.h"
+#include "snapshot.h"
 #include "uart16550.h"
 #include "vm.h"
 
@@ -74,6 +76,29 @@ static const struct bus_ops serial_bus_ops = {
 	.write = serial_pio_write,
 };
 
+static void serial_save(void *opaque, struct snap_buf *out)
+{
+	struct serial_port *s = opaque;
+	uint8_t buf[UART_STATE_LEN];
+
+	uart_save(&s->uart, buf);
+	snap_buf_put(out, buf, sizeof(buf));
+}
+
+static int serial_load(void *opaque, const uint8_t *data, size_t len)
+{
+	struct serial_port *s = opaque;
+
+	if (!uart_load(&s->uart, data, len))
+		return err_set(EINVAL, "the saved UART state is malformed");
+	return 0;
+}
+
+static const struct vm_state_ops serial_state_ops = {
+	.save = serial_save,
+	.load = serial_load,
+};
+
 static void serial_destroy(void *opaque)
 {
 	struct serial_port *s = opaque;
@@ -86,6 +111,7 @@ int serial_create(struct vm *vm, unsigned int index, struct chardev *chr)
 {
 	struct serial_port *s;
 	struct chardev_frontend fe;
+	char name[16];
 	int ret;
 
 	if (index >= MAX_SERIAL_PORTS)
@@ -107,6 +133,10 @@ int serial_create(struct vm *vm, unsigned int index, struct chardev *chr)
 		return err_set(-ret, "COM%u: I/O ports 0x%x-0x%x are taken", index + 1,
 			       serial_port_base(index),
 			       serial_port_base(index) + SERIAL_PORT_LEN - 1);
+	snprintf(name, sizeof(name), "serial%u", index);
+	ret = vm_register_state(vm, name, &serial_state_ops, s);
+	if (ret)
+		return ret;
 	fe = (struct chardev_frontend){ .receive = serial_receive, .opaque = s };
 	return chardev_attach(chr, &fe);
 }

@@ -306,3 +306,52 @@ size_t uart_receive(struct uart16550 *u, const uint8_t *buf, size_t len)
 	pthread_mutex_unlock(&u->lock);
 	return n;
 }
+
+void uart_save(struct uart16550 *u, uint8_t *buf)
+{
+	pthread_mutex_lock(&u->lock);
+	buf[0] = u->ier;
+	buf[1] = u->lcr;
+	buf[2] = u->mcr;
+	buf[3] = u->lsr;
+	buf[4] = u->msr;
+	buf[5] = u->scr;
+	buf[6] = u->fcr;
+	buf[7] = u->dll;
+	buf[8] = u->dlm;
+	buf[9] = u->thre_pending;
+	buf[10] = u->irq_level;
+	buf[11] = u->rx_armed;
+	buf[12] = (uint8_t)u->rx_count;
+	/* The FIFO from its head: the restored one starts at 0. */
+	for (unsigned int i = 0; i < UART_FIFO_SIZE; i++)
+		buf[13 + i] = u->rx_fifo[(u->rx_head + i) % UART_FIFO_SIZE];
+	pthread_mutex_unlock(&u->lock);
+}
+
+bool uart_load(struct uart16550 *u, const uint8_t *buf, size_t len)
+{
+	if (len != UART_STATE_LEN || buf[12] > UART_FIFO_SIZE || buf[9] > 1 || buf[10] > 1 ||
+	    buf[11] > 1)
+		return false;
+	pthread_mutex_lock(&u->lock);
+	u->ier = buf[0];
+	u->lcr = buf[1];
+	u->mcr = buf[2];
+	u->lsr = buf[3];
+	u->msr = buf[4];
+	u->scr = buf[5];
+	u->fcr = buf[6];
+	u->dll = buf[7];
+	u->dlm = buf[8];
+	u->thre_pending = buf[9];
+	u->rx_armed = buf[11];
+	u->rx_count = buf[12];
+	u->rx_head = 0;
+	memcpy(u->rx_fifo, buf + 13, UART_FIFO_SIZE);
+	/* The line's level lives in KVM's irqchip sources, not in its saved state. */
+	u->irq_level = buf[10];
+	u->ops->set_irq(u->opaque, u->irq_level);
+	pthread_mutex_unlock(&u->lock);
+	return true;
+}

@@ -81,7 +81,9 @@ struct vm_config {
 	const char *cmdline;
 	const char *initrd;
 	const char *dtb;
-	const char *name;
+	const char *name;	   /* -name: the guest's name (query-name) */
+	const char *process_title; /* -name ...,process=TITLE */
+	char *name_strings[2];	   /* what -name allocated (cli_free()) */
 	uint64_t ram_size;
 	unsigned int nr_vcpus;
 	struct cpu_topology topo;
@@ -105,6 +107,7 @@ struct vm_config {
 	unsigned int nr_strings;
 	const char *gdb_addr; /* -gdb/-s: "tcp:[HOST]:PORT" or "unix:PATH"; NULL: no stub */
 	bool gdb_wait;	      /* -S: vCPUs wait for gdb or a cont at their first instruction */
+	const char *incoming; /* -incoming file:PATH: the PATH to restore from */
 	const char *kvm_path; /* /dev/kvm unless KVMINI_KVM_DEVICE says otherwise */
 
 	/* The control plane: -qmp, -monitor. */
@@ -112,6 +115,10 @@ struct vm_config {
 	unsigned int nr_controls;
 	bool monitor_stdio; /* -monitor stdio */
 	bool monitor_none;  /* -monitor none: not even Ctrl-A c on the console */
+
+	/* The process around the VM (vmm/lifecycle.c). */
+	bool daemonize;	     /* -daemonize: detach once the VM is set up */
+	const char *pidfile; /* -pidfile PATH: locked, holds the pid, removed at the end */
 };
 
 #endif

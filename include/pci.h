@@ -186,6 +186,16 @@ void pci_bus_destroy(struct pci_bus *bus);
  */
 int pci_bus_add(struct pci_bus *bus, struct pci_device *dev);
 
+struct snap_buf;
+/*
+ * Snapshots: the 0xCF8 latch and every function's configuration space.  BAR
+ * mappings and MSI-X are not redone on load, so this restores BAR-less
+ * devices only (vmm/snapshot.c refuses VMs with others).  Load: 0 or
+ * -EINVAL with err_set().
+ */
+void pci_bus_save(struct pci_bus *bus, struct snap_buf *out);
+int pci_bus_load(struct pci_bus *bus, const uint8_t *data, size_t len);
+
 /* Drive @dev's INTx pin (level-triggered, shared).  Any thread. */
 void pci_set_intx(struct pci_device *dev, bool level);
 

@@ -78,6 +78,8 @@ struct qmp_vm_ops {
 	void (*chardev_info)(void *vm, unsigned int chr, struct qmp_chardev_info *info);
 	unsigned int (*nr_nets)(void *vm);
 	void (*net_info)(void *vm, unsigned int net, struct qmp_net_info *info);
+	/* Save the stopped VM's state to @path (include/snapshot.h).  0 or -errno with err_set(). */
+	int (*save)(void *vm, const char *path);
 };
 
 /* A reply's or event's bytes (one JSON object and "\r\n"), for a session's owner to send. */
@@ -140,6 +142,12 @@ enum qmp_action {
  * (STOP, RESUME, POWERDOWN, RESET).  0 or -errno with err_set().
  */
 int qmp_run_action(struct qmp_server *s, enum qmp_action a);
+
+/*
+ * Save the VM to @path: stopped first if it runs (a STOP event), running
+ * again afterwards if @resume or the save failed (RESUME).  0 or -errno with err_set().
+ */
+int qmp_save_vm(struct qmp_server *s, const char *path, bool resume);
 
 /* The server's VM, for the human monitor. */
 const struct qmp_vm_ops *qmp_server_ops(struct qmp_server *s, void **vm);

@@ -45,4 +45,10 @@ void uart_write(struct uart16550 *u, unsigned int reg, uint8_t val);
 /* Host side: queue received bytes; returns how many were taken (FIFO room). */
 size_t uart_receive(struct uart16550 *u, const uint8_t *buf, size_t len);
 
+/* Snapshots: the registers and the pending input, UART_STATE_LEN bytes. */
+#define UART_STATE_LEN (13 + UART_FIFO_SIZE)
+void uart_save(struct uart16550 *u, uint8_t *buf);
+/* Back to a saved state, with the IRQ line at its saved level.  false: not a saved state. */
+bool uart_load(struct uart16550 *u, const uint8_t *buf, size_t len);
+
 #endif

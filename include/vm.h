@@ -5,6 +5,7 @@
 
 #include <linux/kvm.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -29,6 +30,7 @@ struct gdb_kvm;
 struct net_backend;
 struct control;
 struct virtio_blk;
+struct vm_state_ops;
 
 /* Why the VM ended, for the SHUTDOWN event (QEMU's ShutdownCause names). */
 enum vm_shutdown_cause {
@@ -56,6 +58,15 @@ struct vm_cleanup {
 	void (*fn)(void *opaque);
 	void *opaque;
 };
+
+/* A device's state for snapshots (vm_register_state(), include/snapshot.h). */
+struct vm_state_dev {
+	char name[32];
+	const struct vm_state_ops *ops;
+	void *opaque;
+};
+
+#define VM_MAX_STATE_DEVS 32
 
 #define VM_MAX_CLEANUPS 64
 
@@ -115,6 +126,9 @@ struct vm {
 	struct kvm_clock_data clock; /* kvmclock at stop, restored at cont */
 	bool clock_saved;
 
+	struct vm_state_dev state_devs[VM_MAX_STATE_DEVS];
+	unsigned int nr_state_devs;
+
 	/* Torn down in reverse order of registration. */
 	struct vm_cleanup cleanups[VM_MAX_CLEANUPS];
 	unsigned int nr_cleanups;
@@ -132,6 +146,11 @@ struct vm {
 int vm_create(struct vm *vm, const struct vm_config *cfg);
 /* Run until something ends the VM; returns the process exit status. */
 int vm_run(struct vm *vm);
+/*
+ * Block SIGTERM, SIGINT and SIGHUP (in @set): from then on they wait for
+ * vm_run(), which ends the VM in order on them.
+ */
+void vm_block_term_signals(sigset_t *set);
 void vm_destroy(struct vm *vm);
 
 /* End the VM with @status for @cause (the first request wins).  Any thread. */

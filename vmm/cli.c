@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "error.h"
 #include "layout.h"
+#include "lifecycle.h"
 #include "opts.h"
 #include "util.h"
 
@@ -200,6 +201,14 @@ static int opt_wait_for_gdb(struct vm_config *cfg, const char *arg)
 	return CLI_RUN;
 }
 
+static int opt_incoming(struct vm_config *cfg, const char *arg)
+{
+	if (strncmp(arg, "file:", 5) || !arg[5])
+		return err_set(EINVAL, "expected file:PATH");
+	cfg->incoming = arg + 5;
+	return CLI_RUN;
+}
+
 /*
  * "unix:PATH,server[=on][,wait=off|,nowait]" or "tcp:[HOST]:PORT,...": a
  * listening socket.  Without nowait the VM waits for a client, as in QEMU.
@@ -277,6 +286,10 @@ void cli_free(struct vm_config *cfg)
 	for (unsigned int i = 0; i < cfg->nr_strings; i++)
 		free(cfg->strings[i]);
 	cfg->nr_strings = 0;
+	for (unsigned int i = 0; i < 2; i++) {
+		free(cfg->name_strings[i]);
+		cfg->name_strings[i] = NULL;
+	}
 }
 
 static int opt_netdev(struct vm_config *cfg, const char *arg)
@@ -324,12 +337,21 @@ static int opt_accel(struct vm_config *cfg, const char *arg)
 
 static int opt_name(struct vm_config *cfg, const char *arg)
 {
-	/* QEMU's "-name guest=NAME"; other -name keys are not supported. */
-	if (!strncmp(arg, "guest=", 6))
-		arg += 6;
-	if (strchr(arg, ',') || strchr(arg, '='))
-		return err_set(EINVAL, "only a plain name or guest=NAME is supported");
-	cfg->name = arg;
+	int ret = name_parse(cfg, arg);
+
+	return ret ? ret : CLI_RUN;
+}
+
+static int opt_daemonize(struct vm_config *cfg, const char *arg)
+{
+	(void)arg;
+	cfg->daemonize = true;
+	return CLI_RUN;
+}
+
+static int opt_pidfile(struct vm_config *cfg, const char *arg)
+{
+	cfg->pidfile = arg;
 	return CLI_RUN;
 }
 
@@ -376,7 +398,8 @@ static const struct cli_option cli_options[] = {
 	{ "s", false, opt_gdb_default },   { "S", false, opt_wait_for_gdb },
 	{ "netdev", true, opt_netdev },	   { "nic", true, opt_nic },
 	{ "net", true, opt_net },	   { "qmp", true, opt_qmp },
-	{ "monitor", true, opt_monitor },
+	{ "monitor", true, opt_monitor },  { "daemonize", false, opt_daemonize },
+	{ "pidfile", true, opt_pidfile },  { "incoming", true, opt_incoming },
 };
 
 void cli_usage(FILE *out)
@@ -419,6 +442,8 @@ void cli_usage(FILE *out)
 	      "  -s                  the same as -gdb tcp::1234\n"
 	      "  -S                  vCPUs wait before their first instruction, for gdb or for a\n"
 	      "                      cont on QMP or the monitor\n"
+	      "  -incoming file:PATH resume the VM saved in PATH (migrate or savevm), with the\n"
+	      "                      same options it ran with; -S keeps it stopped\n"
 	      "  -qmp unix:PATH,server[,nowait]|tcp:[HOST]:PORT,server[,nowait]\n"
 	      "                      a QMP control socket (several allowed, several clients\n"
 	      "                      each); without nowait kvmini waits for a client first\n"
@@ -426,7 +451,13 @@ void cli_usage(FILE *out)
 	      "                      the human monitor (also on the console with Ctrl-A c)\n"
 	      "  -enable-kvm, -accel kvm\n"
 	      "                      accepted; kvmini always uses KVM\n"
-	      "  -name NAME          name of the guest\n"
+	      "  -name NAME[,process=TITLE][,debug-threads=on]\n"
+	      "                      name of the guest (query-name); the process is called\n"
+	      "                      TITLE, or kvmini:NAME (15 bytes at most)\n"
+	      "  -daemonize          detach once the VM is set up (the console and monitors\n"
+	      "                      must not be on stdio: -serial file:PATH or none)\n"
+	      "  -pidfile PATH       write the pid to PATH, locked while kvmini runs, removed\n"
+	      "                      at the end\n"
 	      "  -d insn             at exit, count the instructions kvmini completed because\n"
 	      "                      KVM could not emulate them\n"
 	      "  -h, -help           this help\n"
@@ -485,5 +516,11 @@ int cli_parse(int argc, char **argv, struct vm_config *cfg)
 	}
 	if (action == CLI_RUN && !cfg->kernel)
 		return err_set(EINVAL, "no guest kernel: give one with -kernel FILE");
+	if (action == CLI_RUN && cfg->daemonize) {
+		int ret = daemonize_check(cfg);
+
+		if (ret)
+			return ret;
+	}
 	return action;
 }

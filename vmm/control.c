@@ -27,6 +27,7 @@
 #include "error.h"
 #include "net.h"
 #include "qmp.h"
+#include "snapshot.h"
 #include "util.h"
 #include "virtio_blk.h"
 #include "virtio_net.h"
@@ -217,6 +218,11 @@ static void op_net_info(void *opaque, unsigned int net, struct qmp_net_info *inf
 	info->rx_dropped = st.rx_dropped;
 }
 
+static int op_save(void *opaque, const char *path)
+{
+	return snapshot_save(opaque, path);
+}
+
 static const struct qmp_vm_ops vm_ops = {
 	.state = op_state,
 	.stop = op_stop,
@@ -234,6 +240,7 @@ static const struct qmp_vm_ops vm_ops = {
 	.chardev_info = op_chardev_info,
 	.nr_nets = op_nr_nets,
 	.net_info = op_net_info,
+	.save = op_save,
 };
 
 /* ---- Clients -------------------------------------------------------------------------------- */

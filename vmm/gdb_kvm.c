@@ -2,7 +2,7 @@
 /*
  * The gdb stub's target: kvmini's vCPUs under KVM.  All-stop: a stop parks
  * every vCPU thread at the top of its run loop (vm_gdb_gate()); once the last
- * one is parked, an eventfd tells the event-loop thread, which reports the
+ * one is parked, an eventfd tells the I/O thread (main_loop), which reports the
  * stop to the server.  Registers are read and written with the vCPU ioctls
  * while its thread is parked.  Guest-virtual addresses are translated with
  * the vCPU's own page tables (paging.c), so software breakpoints work before
@@ -228,7 +228,10 @@ bool vm_gdb_int3(struct vcpu *v)
 	return true;
 }
 
-/* On the loop thread: every vCPU is parked. */
+/*
+ * On the I/O thread: every vCPU is parked, at the stub's gate or by a stop
+ * of the control plane (vm_pause(): they wait before that gate until cont).
+ */
 static void stopped_event(void *opaque, uint32_t events)
 {
 	struct gdb_kvm *g = opaque;
@@ -240,7 +243,8 @@ static void stopped_event(void *opaque, uint32_t events)
 	if (eventfd_read(g->stopped_fd, &v))
 		return;
 	pthread_mutex_lock(&g->lock);
-	report = g->stop_requested && !g->reported && g->nr_parked == g->vm->nr_vcpus;
+	report = g->stop_requested && !g->reported &&
+		 (g->nr_parked == g->vm->nr_vcpus || g->vm->paused);
 	if (report) {
 		s = g->have_stop ? g->stop
 				 : (struct gdb_stop){ .reason = GDB_STOP_SIGNAL, .signal = 2 };
@@ -582,8 +586,8 @@ static void t_interrupt(void *t)
 
 	pthread_mutex_lock(&g->lock);
 	request_stop(g);
-	/* Already parked (stopped before, or at -S): report again for the new request. */
-	if (g->nr_parked == g->vm->nr_vcpus)
+	/* Already parked (stopped before, at -S, or by QMP stop): report the new request. */
+	if (g->nr_parked == g->vm->nr_vcpus || g->vm->paused)
 		eventfd_write(g->stopped_fd, 1);
 	pthread_mutex_unlock(&g->lock);
 }
@@ -662,7 +666,7 @@ static void gdb_kvm_free(void *opaque)
 		gdb_server_destroy(g->srv);
 	}
 	if (g->stopped_fd >= 0) {
-		event_loop_del(&g->vm->loop, g->stopped_fd);
+		event_loop_del(&g->vm->main_loop, g->stopped_fd);
 		close(g->stopped_fd);
 	}
 	g->vm->gdb = NULL;
@@ -702,8 +706,9 @@ int vm_gdb_create(struct vm *vm, const char *addr, bool start_stopped)
 		g->stop = (struct gdb_stop){ .reason = GDB_STOP_SIGNAL, .signal = 5 };
 		g->have_stop = true;
 	}
-	ret = event_loop_add(&vm->loop, g->stopped_fd, EPOLLIN, stopped_event, g);
+	/* On main_loop, not the device loop: gdb is served while QMP has the VM stopped. */
+	ret = event_loop_add(&vm->main_loop, g->stopped_fd, EPOLLIN, stopped_event, g);
 	if (ret)
 		return err_set(-ret, "gdb: %s", strerror(-ret));
-	return gdb_server_create(&g->srv, addr, &vm->loop, &kvm_target_ops, g);
+	return gdb_server_create(&g->srv, addr, &vm->main_loop, &kvm_target_ops, g);
 }

@@ -6,12 +6,15 @@
 #include "cli.h"
 #include "device.h"
 #include "error.h"
+#include "lifecycle.h"
 #include "vm.h"
 #include "x86_insn.h"
 
 int main(int argc, char **argv)
 {
 	struct vm_config cfg;
+	struct pidfile pf = { .fd = -1 };
+	sigset_t sigs;
 	struct vm vm;
 	int action, ret, status;
 
@@ -37,17 +40,36 @@ int main(int argc, char **argv)
 	/* A console whose reader went away must not kill kvmini mid-write. */
 	signal(SIGPIPE, SIG_IGN);
 
-	ret = vm_create(&vm, &cfg);
+	/* The daemon builds the VM: KVM ties a VM to the process that created it. */
+	ret = cfg.daemonize ? daemonize_start() : 0;
+	/* A signal during the setup ends the VM in order once it runs (the pidfile goes). */
+	vm_block_term_signals(&sigs);
+	if (!ret)
+		ret = process_title_set(&cfg);
+	if (!ret && cfg.pidfile)
+		ret = pidfile_open(&pf, cfg.pidfile);
 	if (ret) {
 		pr_err("%s", err_msg(ret));
-		vm_destroy(&vm);
 		cli_free(&cfg);
 		return EXIT_USAGE;
 	}
+	ret = vm_create(&vm, &cfg);
+	if (!ret && cfg.pidfile)
+		ret = pidfile_write(&pf);
+	if (ret) {
+		pr_err("%s", err_msg(ret));
+		vm_destroy(&vm);
+		pidfile_remove(&pf);
+		cli_free(&cfg);
+		return EXIT_USAGE;
+	}
+	if (cfg.daemonize)
+		daemonize_ready();
 	status = vm_run(&vm);
 	if (cfg.debug_insn)
 		x86_emu_print_stats(stderr);
 	vm_destroy(&vm);
+	pidfile_remove(&pf);
 	cli_free(&cfg);
 	return status;
 }

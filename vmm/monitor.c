@@ -9,6 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "error.h"
@@ -199,10 +203,77 @@ static void info_chardev(struct hmp_ctx *c)
 	}
 }
 
+/* savevm NAME: the state file NAME.kvmini-state in kvmini's current directory. */
+#define SNAP_SUFFIX ".kvmini-state"
+
+static bool snapshot_path(struct hmp_ctx *c, const char *name, char *path, size_t size)
+{
+	if (!name || !*name || strchr(name, '/') || name[0] == '.') {
+		out_printf(c->out,
+			   "Error: a snapshot name, without '/' and not starting with '.'\n");
+		return false;
+	}
+	snprintf(path, size, "%s" SNAP_SUFFIX, name);
+	return true;
+}
+
+static void hmp_savevm(struct hmp_ctx *c, const char *arg)
+{
+	char path[128];
+	int ret;
+
+	if (!snapshot_path(c, arg, path, sizeof(path)))
+		return;
+	/* QEMU's savevm: the VM runs on afterwards if it ran before. */
+	ret = qmp_save_vm(c->srv, path, true);
+	if (ret)
+		out_printf(c->out, "Error: %s\n", err_msg(ret));
+}
+
+static void hmp_loadvm(struct hmp_ctx *c, const char *arg)
+{
+	char path[128];
+
+	if (snapshot_path(c, arg, path, sizeof(path)))
+		out_printf(c->out,
+			   "Error: kvmini restores a snapshot only into a new process: start it "
+			   "with the same options and -incoming file:%s\n",
+			   path);
+}
+
+static void hmp_delvm(struct hmp_ctx *c, const char *arg)
+{
+	char path[128];
+
+	if (snapshot_path(c, arg, path, sizeof(path)) && unlink(path))
+		out_printf(c->out, "Error: %s: %s\n", path, strerror(errno));
+}
+
 static void info_snapshots(struct hmp_ctx *c)
 {
-	/* savevm and loadvm do not exist yet: there can be none. */
-	out_printf(c->out, "There is no snapshot available.\n");
+	DIR *d = opendir(".");
+	struct dirent *e;
+	bool any = false;
+
+	while (d && (e = readdir(d))) {
+		size_t n = strlen(e->d_name), sl = strlen(SNAP_SUFFIX);
+		struct stat st;
+		char when[32];
+
+		if (n <= sl || strcmp(e->d_name + n - sl, SNAP_SUFFIX) || e->d_name[0] == '.' ||
+		    stat(e->d_name, &st) || !S_ISREG(st.st_mode))
+			continue;
+		if (!any)
+			out_printf(c->out, "%-20s %12s %s\n", "TAG", "VM SIZE", "DATE");
+		any = true;
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&st.st_mtime));
+		out_printf(c->out, "%-20.*s %12lld %s\n", (int)(n - sl), e->d_name,
+			   (long long)st.st_size, when);
+	}
+	if (d)
+		closedir(d);
+	if (!any)
+		out_printf(c->out, "There is no snapshot available.\n");
 }
 
 static const struct {
@@ -217,9 +288,7 @@ static const struct {
 	{ "chardev", "show the character devices", info_chardev },
 	{ "version", "show the version of kvmini", info_version },
 	{ "name", "show the current VM name", info_name },
-	{ "snapshots",
-	  "show the currently saved VM snapshots (always none: kvmini has no "
-	  "savevm yet)",
+	{ "snapshots", "show the VM state files (NAME.kvmini-state) savevm wrote here",
 	  info_snapshots },
 };
 
@@ -241,10 +310,15 @@ static void hmp_help(struct hmp_ctx *c, const char *arg);
 
 static const struct hmp_command hmp_commands[] = {
 	{ "cont", "c", "", "resume emulation", hmp_cont },
+	{ "delvm", NULL, "tag", "delete the VM state file tag.kvmini-state", hmp_delvm },
 	{ "help", "?", "[cmd]", "show the help", hmp_help },
 	{ "info", NULL, "[subcommand]", "show various information about the system state",
 	  hmp_info },
+	{ "loadvm", NULL, "tag", "how to restore tag.kvmini-state (-incoming)", hmp_loadvm },
 	{ "quit", "q", "", "quit the emulator", hmp_quit },
+	{ "savevm", NULL, "tag",
+	  "save the VM to tag.kvmini-state in kvmini's directory (stops it meanwhile)",
+	  hmp_savevm },
 	{ "stop", NULL, "", "stop emulation", hmp_stop },
 	{ "system_powerdown", NULL, "", "send system power down event (ACPI power button)",
 	  hmp_system_powerdown },

@@ -15,6 +15,7 @@
 #include "layout.h"
 #include "mptable.h"
 #include "pci.h"
+#include "snapshot.h"
 #include "vm.h"
 
 /* Bus 0 and its host bridge, both allocated together. */
@@ -30,6 +31,21 @@ static void pci_root_free(void *opaque)
 	pci_bus_destroy(&r->bus);
 	free(r);
 }
+
+static void pci_root_save(void *opaque, struct snap_buf *out)
+{
+	pci_bus_save(opaque, out);
+}
+
+static int pci_root_load(void *opaque, const uint8_t *data, size_t len)
+{
+	return pci_bus_load(opaque, data, len);
+}
+
+static const struct vm_state_ops pci_root_state_ops = {
+	.save = pci_root_save,
+	.load = pci_root_load,
+};
 
 /* Bus 0 with the host bridge at 00.0, configured through ports 0xCF8/0xCFC and ECAM. */
 static int platform_setup_pci(struct vm *vm, const struct pci_windows *win)
@@ -49,6 +65,9 @@ static int platform_setup_pci(struct vm *vm, const struct pci_windows *win)
 	ret = pci_host_bridge_init(&r->host_bridge);
 	if (!ret)
 		ret = pci_bus_add(&r->bus, &r->host_bridge);
+	if (ret)
+		return ret;
+	ret = vm_register_state(vm, "pci0", &pci_root_state_ops, &r->bus);
 	if (ret)
 		return ret;
 	ret = bus_register(&vm->pio, PCI_CONFIG_PORT, PCI_CONFIG_PORT_LEN, &pci_config_port_ops,

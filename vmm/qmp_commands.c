@@ -126,6 +126,49 @@ static json_t *cmd_quit(struct qmp_server *s, json_t *args, struct qmp_error *er
 	return action(s, QMP_ACT_QUIT, err);
 }
 
+int qmp_save_vm(struct qmp_server *s, const char *path, bool resume)
+{
+	void *vm;
+	const struct qmp_vm_ops *ops = qmp_server_ops(s, &vm);
+	bool running = ops->state(vm) == QMP_RUNNING;
+	int ret;
+
+	if (!ops->save)
+		return err_set(ENOTSUP, "this VM cannot be saved");
+	if (running) {
+		ret = qmp_run_action(s, QMP_ACT_STOP);
+		if (ret)
+			return ret;
+	}
+	ret = ops->save(vm, path);
+	/* After a failure the VM runs on, as after a failed migration in QEMU. */
+	if (running && (resume || ret)) {
+		int r = qmp_run_action(s, QMP_ACT_CONT);
+
+		if (!ret)
+			ret = r;
+	}
+	return ret;
+}
+
+/*
+ * migrate with a file: URI, as QEMU: the state goes to the file and the VM
+ * stays stopped (QEMU's postmigrate), all before the reply.
+ */
+static json_t *cmd_migrate(struct qmp_server *s, json_t *args, struct qmp_error *err)
+{
+	const char *uri = json_string_value(json_object_get(args, "uri"));
+	int ret;
+
+	if (strncmp(uri, "file:", 5) || !uri[5])
+		return qmp_fail(err, QMP_ERR_GENERIC,
+				"Invalid parameter 'uri': kvmini migrates to file:PATH only");
+	ret = qmp_save_vm(s, uri + 5, false);
+	if (ret)
+		return qmp_fail(err, QMP_ERR_GENERIC, "%s", err_msg(ret));
+	return json_object();
+}
+
 /* Handled in qmp_dispatch(): it changes the session, not the VM. */
 static json_t *cmd_qmp_capabilities(struct qmp_server *s, json_t *args, struct qmp_error *err)
 {
@@ -286,6 +329,9 @@ static json_t *cmd_human_monitor_command(struct qmp_server *s, json_t *args, str
 
 static const struct qmp_arg capabilities_args[] = { { "enable", JSON_ARRAY, false }, {} };
 static const struct qmp_arg hmp_args[] = { { "command-line", JSON_STRING, true }, {} };
+static const struct qmp_arg migrate_args[] = { { "uri", JSON_STRING, true },
+					       { "detach", JSON_TRUE, false },
+					       {} };
 
 static const struct qmp_command commands[] = {
 	{ "qmp_capabilities", cmd_qmp_capabilities, capabilities_args },
@@ -303,6 +349,7 @@ static const struct qmp_command commands[] = {
 	{ "query-block", cmd_query_block, NULL },
 	{ "query-chardev", cmd_query_chardev, NULL },
 	{ "human-monitor-command", cmd_human_monitor_command, hmp_args },
+	{ "migrate", cmd_migrate, migrate_args },
 };
 
 static json_t *cmd_query_commands(struct qmp_server *s, json_t *args, struct qmp_error *err)

@@ -274,6 +274,18 @@ static bool vcpu_gate(struct vcpu *vcpu)
 	/* No stop asked for: the kick's immediate_exit covers a request racing with this test. */
 	if (!vm->gdb && !atomic_load(&vm->pause_requested))
 		return true;
+	/*
+	 * A PIO/MMIO exit completes (RIP moves past the instruction, an IN's
+	 * value lands) only in the next KVM_RUN: do that now, so that the state
+	 * a snapshot reads while parked is consistent (KVM's api.rst, KVM_RUN).
+	 * Completing a string instruction may exit for its next element.
+	 */
+	if (atomic_load(&vm->pause_requested)) {
+		vcpu->run->immediate_exit = 1;
+		while (!ioctl(vcpu->fd, KVM_RUN, 0) && vcpu_handle_exit(vcpu))
+			;
+		vcpu->run->immediate_exit = 0;
+	}
 	pthread_mutex_lock(&vm->pause_lock);
 	/* Parked, for vm_park_vcpus(), also while the gdb stub holds this vCPU. */
 	vm->nr_parked++;

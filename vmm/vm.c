@@ -18,6 +18,7 @@
 #include "layout.h"
 #include "net.h"
 #include "opts.h"
+#include "snapshot.h"
 #include "virtio_blk.h"
 #include "vm.h"
 
@@ -467,7 +468,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		ret = vm_setup_irqchip(vm);
 	if (!ret)
 		ret = platform_setup_tables(vm, &rsdp);
-	if (!ret)
+	/* -incoming: RAM comes from the state file. */
+	if (!ret && !cfg->incoming)
 		ret = vm_load_kernel(vm, rsdp);
 	if (!ret)
 		ret = vm_setup_cpuid(vm);
@@ -512,7 +514,21 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		if (ret)
 			return err_prefix(ret, "-gdb %s", cfg->gdb_addr);
 	}
+	if (cfg->incoming) {
+		ret = snapshot_load(vm, cfg->incoming);
+		if (ret)
+			return err_prefix(ret, "-incoming file:%s", cfg->incoming);
+	}
 	return 0;
+}
+
+void vm_block_term_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
 }
 
 static void vm_signal_event(void *opaque, uint32_t events)
@@ -533,11 +549,7 @@ int vm_run(struct vm *vm)
 	int ret;
 
 	/* Termination signals are handled on the event loop; threads inherit the mask. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	vm_block_term_signals(&set);
 	vm->io_thread = pthread_self();
 	vm->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (vm->signal_fd < 0 ||

@@ -12,6 +12,7 @@
 
 #include "error.h"
 #include "pci.h"
+#include "snapshot.h"
 #include "util.h"
 
 #define CONFIG_ENABLE	    (1u << 31)
@@ -436,3 +437,54 @@ const struct bus_ops pci_ecam_ops = {
 	.read = ecam_read,
 	.write = ecam_write,
 };
+
+static uint32_t slot_mask(const struct pci_bus *bus)
+{
+	uint32_t mask = 0;
+
+	for (unsigned int i = 0; i < PCI_NR_SLOTS; i++)
+		mask |= bus->slots[i] ? 1u << i : 0;
+	return mask;
+}
+
+void pci_bus_save(struct pci_bus *bus, struct snap_buf *out)
+{
+	uint32_t hdr[2];
+
+	pthread_mutex_lock(&bus->lock);
+	hdr[0] = bus->config_address;
+	hdr[1] = slot_mask(bus);
+	snap_buf_put(out, hdr, sizeof(hdr));
+	for (unsigned int i = 0; i < PCI_NR_SLOTS; i++) {
+		if (bus->slots[i])
+			snap_buf_put(out, bus->slots[i]->config, PCI_CONFIG_SIZE);
+	}
+	pthread_mutex_unlock(&bus->lock);
+}
+
+int pci_bus_load(struct pci_bus *bus, const uint8_t *data, size_t len)
+{
+	uint32_t hdr[2], mask = slot_mask(bus);
+
+	if (len < sizeof(hdr))
+		return err_set(EINVAL, "the saved PCI bus is malformed");
+	memcpy(hdr, data, sizeof(hdr));
+	if (hdr[1] != mask)
+		return err_set(EINVAL,
+			       "the state has PCI devices in slots %#x, this VM in %#x: give "
+			       "the same -device and -drive options",
+			       hdr[1], mask);
+	if (len != sizeof(hdr) + (size_t)__builtin_popcount(mask) * PCI_CONFIG_SIZE)
+		return err_set(EINVAL, "the saved PCI bus is malformed");
+	data += sizeof(hdr);
+	pthread_mutex_lock(&bus->lock);
+	bus->config_address = hdr[0];
+	for (unsigned int i = 0; i < PCI_NR_SLOTS; i++) {
+		if (bus->slots[i]) {
+			memcpy(bus->slots[i]->config, data, PCI_CONFIG_SIZE);
+			data += PCI_CONFIG_SIZE;
+		}
+	}
+	pthread_mutex_unlock(&bus->lock);
+	return 0;
+}

@@ -326,7 +326,9 @@ t_monitor_socket() {
 	grep -q 'VM status: paused' "$T_DIR/mon.out" || fail "no paused status"
 	grep -q '^RIP=' "$T_DIR/mon.out" || fail "no registers"
 	grep -q 'There is no snapshot available.' "$T_DIR/mon.out" || fail "no info snapshots"
-	grep -q "unknown command: 'savevm'" "$T_DIR/mon.out" || fail "savevm is not refused"
+	# The NIC has no saved state yet (test_snapshot.sh saves VMs without one).
+	grep -q "Error: the PCI device at .* cannot be saved" "$T_DIR/mon.out" ||
+		fail "savevm is not refused"
 	grep -q '\* CPU #0: thread_id=[0-9]' "$T_DIR/mon.out" || fail "no info cpus"
 	grep -q '^system_reset' "$T_DIR/mon.out" || fail "no help"
 	grep -q ': user: ' "$T_DIR/mon.out" || fail "no netdev in info network"

@@ -295,10 +295,12 @@ static void test_flags(void **state)
 	assert_true(cfg.no_reboot);
 	assert_string_equal(cfg.name, "guest1");
 	assert_string_equal(cfg.kernel, "k");
-	PARSE_FAILS("-name a,b: only a plain name or guest=NAME is supported", "-kernel", "k",
-		    "-name", "a,b");
+	cli_free(&cfg);
+	PARSE_FAILS("-name a,b: parameter 'b' needs a value (b=...)", "-kernel", "k", "-name",
+		    "a,b");
 	assert_int_equal(PARSE(&cfg, "-kernel", "k", "-name", "guest=vm7"), CLI_RUN);
 	assert_string_equal(cfg.name, "vm7");
+	cli_free(&cfg);
 }
 
 static void test_help_version(void **state)
