@@ -14,34 +14,7 @@
 #include "cli.h"
 #include "error.h"
 #include "util.h"
-
-#define MAX_ARGS 256
-
-static char *argv_buf[MAX_ARGS + 1];
-
-/* Run cli_parse on "kvmini" followed by the NULL-terminated @args. */
-static int parse_args(struct vm_config *cfg, const char *const *args)
-{
-	int argc = 0;
-
-	argv_buf[argc++] = "kvmini";
-	while (*args) {
-		assert_true(argc < MAX_ARGS);
-		argv_buf[argc++] = (char *)*args++;
-	}
-	argv_buf[argc] = NULL;
-	return cli_parse(argc, argv_buf, cfg);
-}
-
-#define PARSE(cfg, ...) parse_args(cfg, (const char *const[]){ __VA_ARGS__, NULL })
-
-/* The command line must fail with -EINVAL and exactly @msg. */
-#define PARSE_FAILS(msg, ...)                                              \
-	do {                                                               \
-		struct vm_config fail_cfg_;                                \
-		assert_int_equal(PARSE(&fail_cfg_, __VA_ARGS__), -EINVAL); \
-		assert_string_equal(err_msg(EINVAL), msg);                 \
-	} while (0)
+#include "cli_args.h"
 
 static uint64_t host_ram(void)
 {

@@ -11,34 +11,12 @@
 #include "cli.h"
 #include "error.h"
 
-#define MAX_ARGS 64
+#include "cli_args.h"
 
-static char *argv_buf[MAX_ARGS + 1];
 static struct vm_config cfg;
 
-static int parse_args(const char *const *args)
-{
-	int argc = 0;
-
-	argv_buf[argc++] = "kvmini";
-	argv_buf[argc++] = "-kernel";
-	argv_buf[argc++] = "k";
-	while (*args) {
-		assert_true(argc < MAX_ARGS);
-		argv_buf[argc++] = (char *)*args++;
-	}
-	argv_buf[argc] = NULL;
-	return cli_parse(argc, argv_buf, &cfg);
-}
-
-#define PARSE(...) parse_args((const char *const[]){ __VA_ARGS__, NULL })
-
-#define PARSE_FAILS(msg, ...)                                  \
-	do {                                                   \
-		assert_int_equal(PARSE(__VA_ARGS__), -EINVAL); \
-		assert_string_equal(err_msg(EINVAL), msg);     \
-		cli_free(&cfg);                                \
-	} while (0)
+/* With a kernel: a command line that parses to the end runs the -net pairing. */
+#define NET_PARSE(...) PARSE(&cfg, "-kernel", "k", __VA_ARGS__)
 
 static int teardown(void **state)
 {
@@ -50,8 +28,8 @@ static int teardown(void **state)
 static void test_netdev_kept(void **state)
 {
 	(void)state;
-	assert_int_equal(PARSE("-netdev", "tap,id=n0,ifname=tap0,script=no", "-device",
-			       "virtio-net-pci,netdev=n0"),
+	assert_int_equal(NET_PARSE("-netdev", "tap,id=n0,ifname=tap0,script=no", "-device",
+				   "virtio-net-pci,netdev=n0"),
 			 CLI_RUN);
 	assert_int_equal(cfg.nr_netdevs, 1);
 	assert_string_equal(cfg.netdevs[0], "tap,id=n0,ifname=tap0,script=no");
@@ -62,8 +40,8 @@ static void test_netdev_kept(void **state)
 static void test_nic_user(void **state)
 {
 	(void)state;
-	assert_int_equal(PARSE("-nic", "user,hostfwd=tcp::8022-:22,mac=52:54:00:00:00:07,"
-				       "model=virtio-net-pci"),
+	assert_int_equal(NET_PARSE("-nic", "user,hostfwd=tcp::8022-:22,mac=52:54:00:00:00:07,"
+					   "model=virtio-net-pci"),
 			 CLI_RUN);
 	assert_int_equal(cfg.nr_netdevs, 1);
 	assert_string_equal(cfg.netdevs[0], "user,id=nic.0,hostfwd=tcp::8022-:22");
@@ -78,7 +56,7 @@ static void test_nic_user(void **state)
 static void test_nic_escapes(void **state)
 {
 	(void)state;
-	assert_int_equal(PARSE("-nic", "tap,id=x,ifname=a,,b"), CLI_RUN);
+	assert_int_equal(NET_PARSE("-nic", "tap,id=x,ifname=a,,b"), CLI_RUN);
 	assert_string_equal(cfg.netdevs[0], "tap,id=x,ifname=a,,b");
 	assert_string_equal(cfg.devices[0], "virtio-net-pci,netdev=x");
 }
@@ -86,7 +64,8 @@ static void test_nic_escapes(void **state)
 static void test_nic_two_and_none(void **state)
 {
 	(void)state;
-	assert_int_equal(PARSE("-nic", "user", "-nic", "none", "-nic", "tap,ifname=tap1"), CLI_RUN);
+	assert_int_equal(NET_PARSE("-nic", "user", "-nic", "none", "-nic", "tap,ifname=tap1"),
+			 CLI_RUN);
 	assert_int_equal(cfg.nr_netdevs, 2);
 	assert_string_equal(cfg.netdevs[0], "user,id=nic.0");
 	assert_string_equal(cfg.netdevs[1], "tap,id=nic.1,ifname=tap1");
@@ -109,8 +88,8 @@ static void test_nic_refused(void **state)
 static void test_net_pair(void **state)
 {
 	(void)state;
-	assert_int_equal(PARSE("-net", "nic,model=virtio,macaddr=52:54:00:00:00:09", "-net",
-			       "user,hostfwd=tcp::2222-:22"),
+	assert_int_equal(NET_PARSE("-net", "nic,model=virtio,macaddr=52:54:00:00:00:09", "-net",
+				   "user,hostfwd=tcp::2222-:22"),
 			 CLI_RUN);
 	assert_int_equal(cfg.nr_netdevs, 1);
 	assert_string_equal(cfg.netdevs[0], "user,id=net.0,hostfwd=tcp::2222-:22");
@@ -121,8 +100,8 @@ static void test_net_pair(void **state)
 static void test_net_backend_first_and_netdev(void **state)
 {
 	(void)state;
-	assert_int_equal(PARSE("-net", "tap,ifname=tap0,script=no", "-net", "nic", "-netdev",
-			       "user,id=u", "-net", "nic,netdev=u"),
+	assert_int_equal(NET_PARSE("-net", "tap,ifname=tap0,script=no", "-net", "nic", "-netdev",
+				   "user,id=u", "-net", "nic,netdev=u"),
 			 CLI_RUN);
 	assert_int_equal(cfg.nr_netdevs, 2);
 	assert_string_equal(cfg.netdevs[0], "user,id=u");
@@ -134,7 +113,7 @@ static void test_net_backend_first_and_netdev(void **state)
 static void test_net_none(void **state)
 {
 	(void)state;
-	assert_int_equal(PARSE("-net", "none"), CLI_RUN);
+	assert_int_equal(NET_PARSE("-net", "none"), CLI_RUN);
 	assert_int_equal(cfg.nr_netdevs, 0);
 	assert_int_equal(cfg.nr_devices, 0);
 }
@@ -164,7 +143,7 @@ static void test_too_many(void **state)
 		args[2 * i + 1] = "user";
 	}
 	args[2 * (MAX_NETDEVS + 1)] = NULL;
-	assert_int_equal(parse_args(args), -EINVAL);
+	assert_int_equal(parse_args(&cfg, args), -EINVAL);
 	assert_string_equal(err_msg(EINVAL), "-nic user: too many network backends (at most 8)");
 }
 
