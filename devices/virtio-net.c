@@ -15,7 +15,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
 #include "device.h"
 #include "error.h"
@@ -26,9 +29,16 @@
 #include "virtio_net.h"
 #include "vm.h"
 
-#define QUEUE_SIZE		   256
-#define NR_QUEUES		   3
-#define TX_BUDGET		   64 /* frames per turn: then the event loop serves RX */
+#define QUEUE_SIZE 256
+#define NR_QUEUES  3
+#define TX_BUDGET  64 /* frames per turn: then the event loop serves RX */
+/*
+ * After a flush that sent frames, kicks stay off this long and the queue is
+ * looked at again: a guest in the middle of a burst then adds frames without
+ * a notification (an exit each) per frame.  Only when a look finds nothing
+ * are kicks turned back on, so an idle queue costs one timer expiry.
+ */
+#define TX_COALESCE_NS		   50000
 #define HDR			   VIRTIO_NET_HDR_LEN
 #define PCI_CLASS_NETWORK_ETHERNET 0x020000
 #define F(bit)			   (1ULL << VIRTIO_NET_F_##bit)
@@ -52,6 +62,9 @@ struct virtio_net {
 	bool in_backend;      /* this (I/O) thread holds vd->lock and is calling the backend */
 	bool offloads_synced; /* the backend knows the driver's offloads: frames may flow */
 	bool tx_pending;      /* tx_elem is popped but the backend said -EAGAIN */
+	bool tx_timer_armed;  /* kicks are off until tx_timer_fd expires */
+	int tx_timer_fd;
+	struct event_loop *loop;
 	struct virtio_net_stats stats;
 	struct virtq_elem tx_elem;
 	struct iovec tx_iov[VIRTQ_MAX_SIZE]; /* the frame without its header */
@@ -146,6 +159,19 @@ static int tx_send(struct virtio_net *n)
 	return ret;
 }
 
+/* Look at the TX queue again in TX_COALESCE_NS, kicks off till then.  false: no timer. */
+static bool arm_tx_timer(struct virtio_net *n)
+{
+	const struct itimerspec its = { .it_value.tv_nsec = TX_COALESCE_NS };
+
+	if (n->tx_timer_armed)
+		return true;
+	if (timerfd_settime(n->tx_timer_fd, 0, &its, NULL))
+		return false;
+	n->tx_timer_armed = true;
+	return true;
+}
+
 /* Send what the driver queued, TX_BUDGET frames at most; one interrupt for them all. */
 static void tx_flush(struct virtio_net *n)
 {
@@ -177,6 +203,8 @@ static void tx_flush(struct virtio_net *n)
 			eventfd_write(vd->queues[VIRTIO_NET_TXQ].kick_fd, 1);
 			break;
 		}
+		if (done && arm_tx_timer(n))
+			break;
 		/* Kicks on again, and a last look for chains that came before they were. */
 		if (!virtq_set_notify(vq, true))
 			break;
@@ -321,13 +349,16 @@ static void net_queue_notify(struct virtio_dev *vd, unsigned int q)
 	}
 }
 
-/* The frame waiting for writable() goes with the rings it came from. */
+/* The frame waiting for writable() and the coalescing timer go with the rings. */
 static void net_reset(struct virtio_dev *vd)
 {
 	struct virtio_net *n = container_of(vd, struct virtio_net, vd);
+	const struct itimerspec off = { 0 };
 
 	n->tx_pending = false;
 	n->offloads_synced = false;
+	timerfd_settime(n->tx_timer_fd, 0, &off, NULL);
+	n->tx_timer_armed = false;
 }
 
 static const struct virtio_device_ops net_ops = {
@@ -435,10 +466,29 @@ static uint64_t net_features(const struct net_backend *nb)
 	return f;
 }
 
+static void tx_timer_event(void *opaque, uint32_t events)
+{
+	struct virtio_net *n = opaque;
+	uint64_t expirations;
+
+	(void)events;
+	if (read(n->tx_timer_fd, &expirations, sizeof(expirations)) < 0)
+		return;
+	pthread_mutex_lock(&n->vd.lock);
+	n->tx_timer_armed = false;
+	if (!n->tx_pending && virtio_queue_live(&n->vd, VIRTIO_NET_TXQ))
+		tx_flush(n);
+	pthread_mutex_unlock(&n->vd.lock);
+}
+
 static void virtio_net_free(void *opaque)
 {
 	struct virtio_net *n = opaque;
 
+	if (n->tx_timer_fd >= 0) {
+		event_loop_del(n->loop, n->tx_timer_fd);
+		close(n->tx_timer_fd);
+	}
 	net_backend_close(n->nb);
 	virtio_dev_destroy(&n->vd);
 	free(n);
@@ -472,6 +522,18 @@ static int virtio_net_pci_create(struct vm *vm, struct opts *o)
 	if (ret) {
 		free(n);
 		return ret;
+	}
+	n->loop = &vm->loop;
+	n->tx_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	ret = n->tx_timer_fd < 0
+		      ? -errno
+		      : event_loop_add(n->loop, n->tx_timer_fd, EPOLLIN, tx_timer_event, n);
+	if (ret) {
+		if (n->tx_timer_fd >= 0)
+			close(n->tx_timer_fd);
+		net_backend_close(n->nb);
+		free(n);
+		return err_set(-ret, "cannot create a timer: %s", strerror(-ret));
 	}
 	put_le(n->config + VIRTIO_NET_CFG_STATUS, VIRTIO_NET_S_LINK_UP, 2);
 	put_le(n->config + VIRTIO_NET_CFG_MAX_VQ_PAIRS, 1, 2);

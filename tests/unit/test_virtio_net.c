@@ -365,6 +365,42 @@ static void test_tx_header_stripped(void **state)
 	assert_false(needs_reset(&n));
 }
 
+/*
+ * After a flush that sent frames the driver is not asked to kick: frames it
+ * adds meanwhile go out when the coalescing timer looks again.  A look that
+ * finds nothing asks for kicks again (avail_event at the ring's index).
+ */
+static void test_tx_coalescing(void **state)
+{
+	struct harness *h = *state;
+	struct nic n;
+	uint16_t head, *event;
+
+	nic_open(&n, h, "virtio-net-pci,netdev=n0", add_netdev(h, "n0", false, 0), 0);
+	nic_start(&n, 0);
+	event = h_ptr(n.h, n.q[VIRTIO_NET_TXQ].ring + H_USED_OFF +
+				   VIRTQ_USED_BYTES(n.q[VIRTIO_NET_TXQ].qsize) - 2);
+	head = tx_add(&n, 0, 0, VIRTIO_NET_HDR_GSO_NONE, 60, 0);
+	nic_notify(&n, VIRTIO_NET_TXQ, 0);
+	assert_true(vdev_wait(&n.q[VIRTIO_NET_TXQ], 1));
+	vdev_take(&n.q[VIRTIO_NET_TXQ], head);
+	/* The timer is armed and kicks are still off: the next frame needs none. */
+	head = tx_add(&n, 1, 0, VIRTIO_NET_HDR_GSO_NONE, 61, 1);
+	assert_int_not_equal(*event, 1);
+	assert_true(vdev_wait(&n.q[VIRTIO_NET_TXQ], 1));
+	vdev_take(&n.q[VIRTIO_NET_TXQ], head);
+	assert_int_equal(n.f->nr_sent, 2);
+	/* Idle: one more look finds nothing, and kicks are wanted from index 2 on. */
+	vdev_settle(&n.q[VIRTIO_NET_TXQ]);
+	assert_int_equal(*event, 2);
+	head = tx_add(&n, 2, 0, VIRTIO_NET_HDR_GSO_NONE, 62, 2);
+	nic_notify(&n, VIRTIO_NET_TXQ, 2);
+	assert_true(vdev_wait(&n.q[VIRTIO_NET_TXQ], 1));
+	vdev_take(&n.q[VIRTIO_NET_TXQ], head);
+	assert_int_equal(n.f->nr_sent, 3);
+	assert_false(needs_reset(&n));
+}
+
 static void test_tx_header_passthrough(void **state)
 {
 	struct harness *h = *state;
@@ -723,6 +759,7 @@ int main(void)
 		T(test_ids_config_and_features),
 		T(test_offload_features_and_mapping),
 		T(test_tx_header_stripped),
+		T(test_tx_coalescing),
 		T(test_tx_header_passthrough),
 		T(test_tx_eagain_then_writable),
 		T(test_tx_budget),
