@@ -108,6 +108,18 @@ t_blk_serial_mismatch() {
 }
 
 t_blk_msix() {
+	# On a loaded host QEMU has once finished all of this guest's requests without an MSI-X
+	# interrupt (the guest then fails its "an interrupt was taken" check; probably it saw each
+	# completion before it waited, so EVENT_IDX suppressed the interrupt). The reference VMM
+	# gets one more try; kvmini does not.
+	if [[ $1 == qemu ]]; then
+		if (t_blk_rw qemu device irq=msix && expect_stdout_line 'blk-rw: PASS msix') \
+			>/dev/null; then
+			return 0
+		fi
+		rm -f "$T_DIR/.failed"
+		note "QEMU: no MSI-X interrupt on the first try; once more"
+	fi
 	t_blk_rw "$1" device irq=msix
 	expect_stdout_line 'blk-rw: PASS msix'
 }
