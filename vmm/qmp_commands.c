@@ -22,8 +22,10 @@ struct qmp_arg {
 
 struct qmp_command {
 	const char *name;
+	/* NULL: the command is @action, run by action() */
 	json_t *(*fn)(struct qmp_server *s, json_t *args, struct qmp_error *err);
 	const struct qmp_arg *args; /* ends with a NULL name; NULL: none */
+	enum qmp_action action;
 };
 
 static const char *type_name(json_type t)
@@ -94,36 +96,6 @@ static json_t *action(struct qmp_server *s, enum qmp_action a, struct qmp_error 
 	if (ret)
 		return qmp_fail(err, QMP_ERR_GENERIC, "%s", err_msg(ret));
 	return json_object();
-}
-
-static json_t *cmd_stop(struct qmp_server *s, json_t *args, struct qmp_error *err)
-{
-	(void)args;
-	return action(s, QMP_ACT_STOP, err);
-}
-
-static json_t *cmd_cont(struct qmp_server *s, json_t *args, struct qmp_error *err)
-{
-	(void)args;
-	return action(s, QMP_ACT_CONT, err);
-}
-
-static json_t *cmd_system_reset(struct qmp_server *s, json_t *args, struct qmp_error *err)
-{
-	(void)args;
-	return action(s, QMP_ACT_RESET, err);
-}
-
-static json_t *cmd_system_powerdown(struct qmp_server *s, json_t *args, struct qmp_error *err)
-{
-	(void)args;
-	return action(s, QMP_ACT_POWERDOWN, err);
-}
-
-static json_t *cmd_quit(struct qmp_server *s, json_t *args, struct qmp_error *err)
-{
-	(void)args;
-	return action(s, QMP_ACT_QUIT, err);
 }
 
 int qmp_save_vm(struct qmp_server *s, const char *path, bool resume)
@@ -334,22 +306,22 @@ static const struct qmp_arg migrate_args[] = { { "uri", JSON_STRING, true },
 					       {} };
 
 static const struct qmp_command commands[] = {
-	{ "qmp_capabilities", cmd_qmp_capabilities, capabilities_args },
-	{ "query-status", cmd_query_status, NULL },
-	{ "stop", cmd_stop, NULL },
-	{ "cont", cmd_cont, NULL },
-	{ "system_reset", cmd_system_reset, NULL },
-	{ "system_powerdown", cmd_system_powerdown, NULL },
-	{ "quit", cmd_quit, NULL },
-	{ "query-version", cmd_query_version, NULL },
-	{ "query-commands", cmd_query_commands, NULL },
-	{ "query-name", cmd_query_name, NULL },
-	{ "query-kvm", cmd_query_kvm, NULL },
-	{ "query-cpus-fast", cmd_query_cpus_fast, NULL },
-	{ "query-block", cmd_query_block, NULL },
-	{ "query-chardev", cmd_query_chardev, NULL },
-	{ "human-monitor-command", cmd_human_monitor_command, hmp_args },
-	{ "migrate", cmd_migrate, migrate_args },
+	{ .name = "qmp_capabilities", .fn = cmd_qmp_capabilities, .args = capabilities_args },
+	{ .name = "query-status", .fn = cmd_query_status },
+	{ .name = "stop", .action = QMP_ACT_STOP },
+	{ .name = "cont", .action = QMP_ACT_CONT },
+	{ .name = "system_reset", .action = QMP_ACT_RESET },
+	{ .name = "system_powerdown", .action = QMP_ACT_POWERDOWN },
+	{ .name = "quit", .action = QMP_ACT_QUIT },
+	{ .name = "query-version", .fn = cmd_query_version },
+	{ .name = "query-commands", .fn = cmd_query_commands },
+	{ .name = "query-name", .fn = cmd_query_name },
+	{ .name = "query-kvm", .fn = cmd_query_kvm },
+	{ .name = "query-cpus-fast", .fn = cmd_query_cpus_fast },
+	{ .name = "query-block", .fn = cmd_query_block },
+	{ .name = "query-chardev", .fn = cmd_query_chardev },
+	{ .name = "human-monitor-command", .fn = cmd_human_monitor_command, .args = hmp_args },
+	{ .name = "migrate", .fn = cmd_migrate, .args = migrate_args },
 };
 
 static json_t *cmd_query_commands(struct qmp_server *s, json_t *args, struct qmp_error *err)
@@ -417,7 +389,7 @@ json_t *qmp_dispatch(struct qmp_server *s, const char *name, json_t *args, bool 
 				name);
 	if (!check_args(c, args, err))
 		return NULL;
-	ret = c->fn(s, args, err);
+	ret = c->fn ? c->fn(s, args, err) : action(s, c->action, err);
 	if (ret && is_caps)
 		*negotiate = true;
 	return ret;
