@@ -361,6 +361,14 @@ static void net_reset(struct virtio_dev *vd)
 	n->tx_timer_armed = false;
 }
 
+/* RX and control chains are used before the I/O thread lets go; a TX frame may wait. */
+static unsigned int net_in_flight(struct virtio_dev *vd, unsigned int q)
+{
+	struct virtio_net *n = container_of(vd, struct virtio_net, vd);
+
+	return q == VIRTIO_NET_TXQ && n->tx_pending;
+}
+
 static const struct virtio_device_ops net_ops = {
 	.name = "virtio-net",
 	.device_id = VIRTIO_ID_NET,
@@ -369,6 +377,7 @@ static const struct virtio_device_ops net_ops = {
 	.queue_size = QUEUE_SIZE,
 	.queue_notify = net_queue_notify,
 	.reset = net_reset,
+	.in_flight = net_in_flight,
 };
 
 /* Backend callbacks take vd->lock, unless this thread holds it already (in_backend). */

@@ -188,10 +188,11 @@ int pci_bus_add(struct pci_bus *bus, struct pci_device *dev);
 
 struct snap_buf;
 /*
- * Snapshots: the 0xCF8 latch and every function's configuration space.  BAR
- * mappings and MSI-X are not redone on load, so this restores BAR-less
- * devices only (vmm/snapshot.c refuses VMs with others).  Load: 0 or
- * -EINVAL with err_set().
+ * Snapshots: the 0xCF8 latch and every function's configuration space.  On
+ * load the BARs decode where the saved registers say and each device's
+ * config_write() sees the whole space written; INTx lines start low, each
+ * device drives its own again when it loads.  Load: 0 or -EINVAL with
+ * err_set().
  */
 void pci_bus_save(struct pci_bus *bus, struct snap_buf *out);
 int pci_bus_load(struct pci_bus *bus, const uint8_t *data, size_t len);
@@ -249,6 +250,13 @@ bool pci_msix_enabled(struct pci_msix *m);
 void pci_msix_notify(struct pci_msix *m, unsigned int vector);
 /* Accesses to the table and PBA, @offset relative to the BAR (opaque: the pci_msix). */
 extern const struct bus_ops pci_msix_bar_ops;
+/*
+ * Snapshots: the table and the PBA (enable and mask bits are config space,
+ * loaded first by pci_bus_load()).  Load: 0 or -EINVAL with err_set().
+ */
+struct snap_cursor;
+void pci_msix_save(struct pci_msix *m, struct snap_buf *out);
+int pci_msix_load(struct pci_msix *m, struct snap_cursor *c);
 
 /* The host bridge at 00.0 (devices/pci/host_bridge.c). */
 int pci_host_bridge_init(struct pci_device *dev);

@@ -101,6 +101,16 @@ struct snap_buf {
 
 void snap_buf_put(struct snap_buf *b, const void *p, size_t len);
 
+/* Reading a device's payload piece by piece: a short payload sets @bad, never overreads. */
+struct snap_cursor {
+	const uint8_t *p;
+	size_t left;
+	bool bad;
+};
+
+/* Copy the next @len bytes to @dst (zeroes once the payload ran short). */
+void snap_take(struct snap_cursor *c, void *dst, size_t len);
+
 struct vm;
 
 /*

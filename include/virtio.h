@@ -55,6 +55,12 @@ struct virtio_device_ops {
 	void (*queue_notify)(struct virtio_dev *vd, unsigned int q);
 	/* Optional: finish everything in flight, the device is being reset. */
 	void (*reset)(struct virtio_dev *vd);
+	/*
+	 * Optional, for snapshots (the VM stopped, its I/O drained): the chains
+	 * of queue @q the device took and has not used yet.  They are saved as
+	 * not taken, so the restored device takes them again.
+	 */
+	unsigned int (*in_flight)(struct virtio_dev *vd, unsigned int q);
 };
 
 /* What the core asks of its transport. */
@@ -114,6 +120,17 @@ static inline bool virtio_has_feature(const struct virtio_dev *vd, unsigned int 
 {
 	return vd->driver_features >> bit & 1;
 }
+
+/*
+ * Snapshots, with vd->lock held: the negotiation, configuration and every
+ * queue's rings and positions.  Load resets the device first, checks what
+ * it reads (0 or -EINVAL with err_set()) and kicks each running queue once,
+ * so that buffers made available while the VM was stopped are seen.
+ */
+struct snap_buf;
+struct snap_cursor;
+void virtio_dev_save(struct virtio_dev *vd, struct snap_buf *out);
+int virtio_dev_load(struct virtio_dev *vd, struct snap_cursor *c);
 
 /* For devices, with vd->lock held. */
 

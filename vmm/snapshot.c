@@ -257,29 +257,14 @@ static int save_devices(struct snap_writer *w, struct vm *vm)
 	return w->err;
 }
 
-/* PCI devices besides the host bridge (virtio): their state is not saved yet. */
-static int check_supported(const struct vm *vm)
-{
-	for (unsigned int i = 1; vm->pci && i < PCI_NR_SLOTS; i++) {
-		if (vm->pci->slots[i])
-			return err_set(ENOTSUP,
-				       "the PCI device at 00:%02x.0 cannot be saved: kvmini saves "
-				       "VMs without virtio devices only, so far",
-				       i);
-	}
-	return 0;
-}
-
 int snapshot_save(struct vm *vm, const char *path)
 {
 	struct snap_writer w;
 	struct snap_config cfg;
 	struct kvm_msr_list *msrs;
 	size_t xs_size = xsave_size(vm);
-	int ret = check_supported(vm);
+	int ret;
 
-	if (ret)
-		return ret;
 	if (!vm->paused)
 		return err_set(EBUSY, "the VM must be stopped");
 	msrs = msr_index_list(vm);

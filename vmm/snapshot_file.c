@@ -51,6 +51,18 @@ void snap_buf_put(struct snap_buf *b, const void *p, size_t len)
 	b->len += len;
 }
 
+void snap_take(struct snap_cursor *c, void *dst, size_t len)
+{
+	if (c->bad || len > c->left) {
+		c->bad = true;
+		memset(dst, 0, len);
+		return;
+	}
+	memcpy(dst, c->p, len);
+	c->p += len;
+	c->left -= len;
+}
+
 /* ---- Writing -------------------------------------------------------------------------------- */
 
 static void write_all(struct snap_writer *w, struct iovec *iov, int n)

@@ -13,6 +13,7 @@
 
 #include "error.h"
 #include "pci.h"
+#include "snapshot.h"
 
 #define CAP_CONTROL   2
 #define CAP_TABLE     4
@@ -185,6 +186,40 @@ static void msix_write(void *opaque, uint64_t offset, const void *data, uint32_t
 	if (field + len > ENTRY_CONTROL)
 		flush_pending(m);
 	pthread_mutex_unlock(&m->lock);
+}
+
+void pci_msix_save(struct pci_msix *m, struct snap_buf *out)
+{
+	pthread_mutex_lock(&m->lock);
+	snap_buf_put(out, &m->pending, sizeof(m->pending));
+	snap_buf_put(out, m->table, m->nr * sizeof(m->table[0]));
+	pthread_mutex_unlock(&m->lock);
+}
+
+int pci_msix_load(struct pci_msix *m, struct snap_cursor *c)
+{
+	struct pci_msix_entry table[PCI_MSIX_MAX_VECTORS];
+	uint64_t pending;
+	uint8_t ctl = m->dev->config[m->cap + CAP_CONTROL + 1];
+
+	snap_take(c, &pending, sizeof(pending));
+	snap_take(c, table, m->nr * sizeof(table[0]));
+	if (c->bad)
+		return err_set(EINVAL, "the saved MSI-X table is malformed");
+	pthread_mutex_lock(&m->lock);
+	m->pending = pending & (m->nr < 64 ? (1ULL << m->nr) - 1 : ~0ULL);
+	for (unsigned int v = 0; v < m->nr; v++) {
+		m->table[v] = table[v];
+		m->table[v].ctrl &= PCI_MSIX_VECTOR_MASK;
+		m->routed[v] =
+			false; /* routes follow the messages lazily, as after a guest write */
+	}
+	/* The control register came back with config space (pci_bus_load()). */
+	m->enabled = ctl & (PCI_MSIX_CTRL_ENABLE >> 8);
+	m->masked = ctl & (PCI_MSIX_CTRL_MASKALL >> 8);
+	flush_pending(m);
+	pthread_mutex_unlock(&m->lock);
+	return 0;
 }
 
 const struct bus_ops pci_msix_bar_ops = {

@@ -462,9 +462,36 @@ void pci_bus_save(struct pci_bus *bus, struct snap_buf *out)
 	pthread_mutex_unlock(&bus->lock);
 }
 
+/*
+ * What a guest cannot write (IDs, class, capabilities, BAR sizes) must be
+ * what this VM's devices have; the status register is the device's to change.
+ */
+static int check_same_devices(const struct pci_bus *bus, const uint8_t *saved)
+{
+	for (unsigned int i = 0; i < PCI_NR_SLOTS; i++) {
+		const struct pci_device *dev = bus->slots[i];
+
+		if (!dev)
+			continue;
+		for (unsigned int r = 0; r < PCI_CONFIG_SIZE; r++) {
+			if (r == PCI_STATUS || r == PCI_STATUS + 1)
+				continue;
+			if ((saved[r] ^ dev->config[r]) & ~dev->wmask[r])
+				return err_set(
+					EINVAL,
+					"the state has another device at 00:%02x.0 than this "
+					"VM: give the same -device and -drive options",
+					i);
+		}
+		saved += PCI_CONFIG_SIZE;
+	}
+	return 0;
+}
+
 int pci_bus_load(struct pci_bus *bus, const uint8_t *data, size_t len)
 {
 	uint32_t hdr[2], mask = slot_mask(bus);
+	int ret;
 
 	if (len < sizeof(hdr))
 		return err_set(EINVAL, "the saved PCI bus is malformed");
@@ -477,13 +504,26 @@ int pci_bus_load(struct pci_bus *bus, const uint8_t *data, size_t len)
 	if (len != sizeof(hdr) + (size_t)__builtin_popcount(mask) * PCI_CONFIG_SIZE)
 		return err_set(EINVAL, "the saved PCI bus is malformed");
 	data += sizeof(hdr);
+	ret = check_same_devices(bus, data);
+	if (ret)
+		return ret;
 	pthread_mutex_lock(&bus->lock);
 	bus->config_address = hdr[0];
 	for (unsigned int i = 0; i < PCI_NR_SLOTS; i++) {
-		if (bus->slots[i]) {
-			memcpy(bus->slots[i]->config, data, PCI_CONFIG_SIZE);
-			data += PCI_CONFIG_SIZE;
-		}
+		struct pci_device *dev = bus->slots[i];
+
+		if (!dev)
+			continue;
+		pthread_mutex_lock(&bus->intx_lock);
+		if (dev->config[PCI_INTERRUPT_PIN])
+			intx_drive(dev, dev->intx_level && !intx_disabled(dev), false);
+		dev->intx_level = false;
+		memcpy(dev->config, data, PCI_CONFIG_SIZE);
+		pthread_mutex_unlock(&bus->intx_lock);
+		data += PCI_CONFIG_SIZE;
+		update_bars(dev);
+		if (dev->ops && dev->ops->config_write)
+			dev->ops->config_write(dev, 0, PCI_CONFIG_SIZE);
 	}
 	pthread_mutex_unlock(&bus->lock);
 	return 0;

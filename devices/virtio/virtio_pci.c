@@ -9,12 +9,14 @@
  * Interrupts go out through MSI-X, or INTx and the ISR when MSI-X is off.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 
 #include "error.h"
 #include "pci.h"
+#include "snapshot.h"
 #include "util.h"
 #include "virtio.h"
 #include "vm.h"
@@ -282,6 +284,65 @@ static const struct pci_device_ops vp_pci_ops = {
 	.bar_moved = vp_bar_moved,
 };
 
+/* The transport's registers, then MSI-X, then the device. */
+struct transport_state {
+	uint32_t dfselect, gfselect;
+	uint16_t queue_select;
+	uint8_t isr, pad;
+};
+
+static void vp_save(void *opaque, struct snap_buf *out)
+{
+	struct virtio_pci *vp = opaque;
+	struct transport_state ts;
+
+	pthread_mutex_lock(&vp->vd->lock);
+	ts = (struct transport_state){
+		.dfselect = vp->dfselect,
+		.gfselect = vp->gfselect,
+		.queue_select = vp->queue_select,
+		.isr = vp->isr,
+	};
+	snap_buf_put(out, &ts, sizeof(ts));
+	pci_msix_save(&vp->msix, out);
+	virtio_dev_save(vp->vd, out);
+	pthread_mutex_unlock(&vp->vd->lock);
+}
+
+static int vp_load(void *opaque, const uint8_t *data, size_t len)
+{
+	struct virtio_pci *vp = opaque;
+	struct snap_cursor c = { data, len, false };
+	struct transport_state ts;
+	int ret;
+
+	snap_take(&c, &ts, sizeof(ts));
+	if (c.bad)
+		return err_set(EINVAL, "the saved virtio-pci registers are malformed");
+	pthread_mutex_lock(&vp->vd->lock);
+	ret = pci_msix_load(&vp->msix, &c);
+	if (!ret)
+		ret = virtio_dev_load(vp->vd, &c); /* resets the transport's registers */
+	if (!ret && c.left)
+		ret = err_set(EINVAL, "the saved %s state is malformed", vp->vd->ops->name);
+	if (!ret) {
+		vp->dfselect = ts.dfselect;
+		vp->gfselect = ts.gfselect;
+		vp->queue_select = ts.queue_select;
+		vp->isr = ts.isr;
+		/* An interrupt the driver had not read yet is still asserted. */
+		if (vp->isr && !pci_msix_enabled(&vp->msix))
+			pci_set_intx(&vp->pci, true);
+	}
+	pthread_mutex_unlock(&vp->vd->lock);
+	return ret;
+}
+
+static const struct vm_state_ops vp_state_ops = {
+	.save = vp_save,
+	.load = vp_load,
+};
+
 /* A virtio_pci_cap (4.1.4) for the structure of @type at [off, off + len) of BAR 4. */
 static int add_virtio_cap(struct pci_device *dev, uint8_t type, uint32_t off, uint32_t len,
 			  unsigned int cap_len)
@@ -371,5 +432,12 @@ int virtio_pci_create(struct vm *vm, struct virtio_dev *vd)
 	}
 	virtio_set_transport(vd, &transport_ops, vp);
 	/* On failure vp stays with the VM's cleanups: nothing points at it. */
-	return pci_bus_add(vm->pci, &vp->pci);
+	ret = pci_bus_add(vm->pci, &vp->pci);
+	if (!ret) {
+		char name[SNAP_DEV_NAME_LEN];
+
+		snprintf(name, sizeof(name), "%s@%02x", ops->name, vp->pci.devfn >> 3);
+		ret = vm_register_state(vm, name, &vp_state_ops, vp);
+	}
+	return ret;
 }
