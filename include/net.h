@@ -78,6 +78,9 @@ struct net_backend {
 	uint64_t rx_dropped; /* frames dropped because the peer could not take them */
 };
 
+/* Backend keys that may be given several times (opts_parse_multi()): QEMU's hostfwd=. */
+extern const char *const net_repeatable_keys[];
+
 /*
  * Create the backend a -netdev argument describes ("tap,id=n0,ifname=tap0",
  * "user,id=n1,hostfwd=tcp::8022-:22"), its fds watched on @loop once

@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "error.h"
+#include "net.h"
 #include "opts.h"
 
 #define NIC_MODEL "virtio-net-pci"
@@ -123,7 +124,7 @@ static int opt_nic(struct vm_config *cfg, const char *arg)
 	struct opts o;
 	const char *type, *id, *mac;
 	char *origin = NULL;
-	int ret = opts_parse(&o, arg, "type");
+	int ret = opts_parse_multi(&o, arg, "type", net_repeatable_keys);
 
 	if (ret)
 		return ret;
@@ -163,7 +164,7 @@ static int opt_net(struct vm_config *cfg, const char *arg)
 	struct net_legacy *l = &cfg->legacy_net;
 	struct opts o;
 	const char *type;
-	int ret = opts_parse(&o, arg, "type");
+	int ret = opts_parse_multi(&o, arg, "type", net_repeatable_keys);
 
 	if (ret)
 		return ret;
@@ -233,7 +234,7 @@ static int finish_pair(struct vm_config *cfg, const char *nic, const char *backe
 	}
 	ret = netdev_room(cfg);
 	if (!ret)
-		ret = opts_parse(&b, backend, "type");
+		ret = opts_parse_multi(&b, backend, "type", net_repeatable_keys);
 	if (!ret) {
 		id = opts_get(&b, "id");
 		if (!id)

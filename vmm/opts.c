@@ -30,7 +30,17 @@ static char *opts_take(const char **s, bool *more)
 	return out;
 }
 
-static int opts_parse_common(struct opts *o, const char *str, const char *implied_key, bool flags)
+static bool opts_listed(const char *const *list, const char *key)
+{
+	for (; list && *list; list++) {
+		if (!strcmp(*list, key))
+			return true;
+	}
+	return false;
+}
+
+static int opts_parse_common(struct opts *o, const char *str, const char *implied_key, bool flags,
+			     const char *const *multi)
 {
 	const char *p = str;
 	bool more = true;
@@ -83,7 +93,7 @@ static int opts_parse_common(struct opts *o, const char *str, const char *implie
 			return err_set(EINVAL, "empty parameter name");
 		}
 		for (unsigned int i = 0; i + 1 < o->nr; i++) {
-			if (!strcmp(o->items[i].key, it->key)) {
+			if (!strcmp(o->items[i].key, it->key) && !opts_listed(multi, it->key)) {
 				int ret = err_set(EINVAL, "parameter '%s' given twice", it->key);
 
 				opts_free(o);
@@ -96,12 +106,18 @@ static int opts_parse_common(struct opts *o, const char *str, const char *implie
 
 int opts_parse(struct opts *o, const char *str, const char *implied_key)
 {
-	return opts_parse_common(o, str, implied_key, false);
+	return opts_parse_common(o, str, implied_key, false, NULL);
 }
 
 int opts_parse_flags(struct opts *o, const char *str, const char *implied_key)
 {
-	return opts_parse_common(o, str, implied_key, true);
+	return opts_parse_common(o, str, implied_key, true, NULL);
+}
+
+int opts_parse_multi(struct opts *o, const char *str, const char *implied_key,
+		     const char *const *multi)
+{
+	return opts_parse_common(o, str, implied_key, false, multi);
 }
 
 void opts_free(struct opts *o)
@@ -113,23 +129,40 @@ void opts_free(struct opts *o)
 	o->nr = 0;
 }
 
-static struct opt *opts_find(struct opts *o, const char *key)
+/* The @n-th item with @key (from 0), or NULL. */
+static struct opt *opts_find(struct opts *o, const char *key, unsigned int n)
 {
 	for (unsigned int i = 0; i < o->nr; i++) {
-		if (o->items[i].key && !strcmp(o->items[i].key, key))
+		if (o->items[i].key && !strcmp(o->items[i].key, key) && !n--)
 			return &o->items[i];
 	}
 	return NULL;
 }
 
-const char *opts_get(struct opts *o, const char *key)
+const char *opts_get_nth(struct opts *o, const char *key, unsigned int n)
 {
-	struct opt *it = opts_find(o, key);
+	struct opt *it = opts_find(o, key, n);
 
 	if (!it)
 		return NULL;
 	it->used = true;
 	return it->value;
+}
+
+const char *opts_get(struct opts *o, const char *key)
+{
+	return opts_get_nth(o, key, 0);
+}
+
+unsigned int opts_count(const struct opts *o, const char *key)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < o->nr; i++) {
+		if (o->items[i].key && !strcmp(o->items[i].key, key))
+			n++;
+	}
+	return n;
 }
 
 int opts_get_u64(struct opts *o, const char *key, uint64_t *out)

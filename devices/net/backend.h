@@ -6,7 +6,7 @@
 #include "net.h"
 #include "opts.h"
 
-/* A -netdev key that may be given several times: opts_parse() sees "hostfwd.N". */
+/* A -netdev key that may be given several times (opts_parse_multi(), opts_get_nth()). */
 #define NET_HOSTFWD_KEY "hostfwd"
 
 /* Every backend starts with this; nb.ops->close frees it. */

@@ -2,7 +2,6 @@
 /* -netdev: parsing the argument, picking the backend, attaching it to its NIC. */
 #include <ctype.h>
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,57 +9,14 @@
 #include "error.h"
 #include "util.h"
 
-/*
- * opts_parse() refuses a key given twice, but QEMU's user backend takes
- * several hostfwd=: number them ("hostfwd.0=", "hostfwd.1=") before parsing.
- * Elements end at a ',' that is not part of an escaped ",,".
- */
-static char *number_hostfwd(const char *arg)
-{
-	static const char key[] = NET_HOSTFWD_KEY "=";
-	size_t n = 0, room = strlen(arg) + 1;
-	unsigned int nr = 0;
-	const char *p;
-	char *out;
-
-	for (p = arg; (p = strstr(p, key)); p++)
-		room += 12; /* ".N" for N up to 10 digits, generously */
-	out = malloc(room);
-	if (!out)
-		return NULL;
-	p = arg;
-	while (*p) {
-		if (!strncmp(p, key, sizeof(key) - 1)) {
-			n += sprintf(out + n, NET_HOSTFWD_KEY ".%u=", nr++);
-			p += sizeof(key) - 1;
-		}
-		while (*p) {
-			if (*p == ',' && p[1] != ',')
-				break;
-			if (*p == ',')
-				out[n++] = *p++;
-			out[n++] = *p++;
-		}
-		if (*p)
-			out[n++] = *p++;
-	}
-	out[n] = '\0';
-	return out;
-}
-
-/* A key as the user wrote it: "hostfwd.1" is "hostfwd". */
-static const char *user_key(const char *key)
-{
-	static const char numbered[] = NET_HOSTFWD_KEY ".";
-
-	return strncmp(key, numbered, sizeof(numbered) - 1) ? key : NET_HOSTFWD_KEY;
-}
+/* QEMU's user backend takes several hostfwd=; tap refuses it by name like any other key. */
+const char *const net_repeatable_keys[] = { NET_HOSTFWD_KEY, NULL };
 
 int net_check_unused(const struct opts *o, const char *type)
 {
 	if (opts_unused(o))
 		return err_set(EINVAL, "unknown or unsupported parameter '%s' for %s",
-			       user_key(opts_unused(o)), type);
+			       opts_unused(o), type);
 	return 0;
 }
 
@@ -85,17 +41,13 @@ static int create_type(struct netdev **dev, const char *type, struct opts *o,
 
 int net_backend_create(struct net_backend **nbp, const char *arg, struct event_loop *loop)
 {
-	char *numbered = number_hostfwd(arg);
 	struct netdev *dev = NULL;
 	const char *type, *id;
 	struct opts o;
 	int ret;
 
 	*nbp = NULL;
-	if (!numbered)
-		return -ENOMEM;
-	ret = opts_parse(&o, numbered, "type");
-	free(numbered);
+	ret = opts_parse_multi(&o, arg, "type", net_repeatable_keys);
 	if (ret)
 		return ret;
 	type = opts_get(&o, "type");

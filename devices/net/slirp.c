@@ -584,23 +584,19 @@ static int parse_hostfwd(const char *spec, const struct user_cfg *c, struct host
 	return ret;
 }
 
-/* Every hostfwd= ("hostfwd.N" after net.c numbered them), in the order given. */
+/* Every hostfwd=, in the order given. */
 static int parse_hostfwds(struct opts *o, struct user_cfg *c)
 {
-	static const char prefix[] = NET_HOSTFWD_KEY ".";
+	unsigned int n = opts_count(o, NET_HOSTFWD_KEY);
 
 	c->nr_fwd = 0;
-	for (unsigned int i = 0; i < o->nr; i++) {
-		struct opt *it = &o->items[i];
-		int ret;
+	for (unsigned int i = 0; i < n; i++) {
+		const char *spec = opts_get_nth(o, NET_HOSTFWD_KEY, i);
+		int ret = parse_hostfwd(spec, c, &c->fwd[c->nr_fwd]);
 
-		if (strncmp(it->key, prefix, sizeof(prefix) - 1))
-			continue;
-		it->used = true;
-		ret = parse_hostfwd(it->value, c, &c->fwd[c->nr_fwd]);
 		if (ret)
 			return ret;
-		c->fwd[c->nr_fwd++].spec = it->value;
+		c->fwd[c->nr_fwd++].spec = spec;
 	}
 	return 0;
 }

@@ -41,13 +41,15 @@ static void test_nic_user(void **state)
 {
 	(void)state;
 	assert_int_equal(NET_PARSE("-nic", "user,hostfwd=tcp::8022-:22,mac=52:54:00:00:00:07,"
-					   "model=virtio-net-pci"),
+					   "model=virtio-net-pci,hostfwd=udp::5353-:53"),
 			 CLI_RUN);
 	assert_int_equal(cfg.nr_netdevs, 1);
-	assert_string_equal(cfg.netdevs[0], "user,id=nic.0,hostfwd=tcp::8022-:22");
+	/* hostfwd= may repeat, as with -netdev: every one goes to the backend, in order. */
+	assert_string_equal(cfg.netdevs[0],
+			    "user,id=nic.0,hostfwd=tcp::8022-:22,hostfwd=udp::5353-:53");
 	assert_string_equal(cfg.netdev_origin[0],
 			    "-nic user,hostfwd=tcp::8022-:22,mac=52:54:00:00:00:07,"
-			    "model=virtio-net-pci");
+			    "model=virtio-net-pci,hostfwd=udp::5353-:53");
 	assert_int_equal(cfg.nr_devices, 1);
 	assert_string_equal(cfg.devices[0], "virtio-net-pci,netdev=nic.0,mac=52:54:00:00:00:07");
 }
@@ -89,11 +91,13 @@ static void test_net_pair(void **state)
 {
 	(void)state;
 	assert_int_equal(NET_PARSE("-net", "nic,model=virtio,macaddr=52:54:00:00:00:09", "-net",
-				   "user,hostfwd=tcp::2222-:22"),
+				   "user,hostfwd=tcp::2222-:22,hostfwd=tcp::2223-:23"),
 			 CLI_RUN);
 	assert_int_equal(cfg.nr_netdevs, 1);
-	assert_string_equal(cfg.netdevs[0], "user,id=net.0,hostfwd=tcp::2222-:22");
-	assert_string_equal(cfg.netdev_origin[0], "-net user,hostfwd=tcp::2222-:22");
+	assert_string_equal(cfg.netdevs[0],
+			    "user,id=net.0,hostfwd=tcp::2222-:22,hostfwd=tcp::2223-:23");
+	assert_string_equal(cfg.netdev_origin[0],
+			    "-net user,hostfwd=tcp::2222-:22,hostfwd=tcp::2223-:23");
 	assert_string_equal(cfg.devices[0], "virtio-net-pci,netdev=net.0,mac=52:54:00:00:00:09");
 }
 

@@ -128,6 +128,142 @@ static void test_parse_duplicates(void **state)
 	parse_fails("1G,size=2G", "size", "parameter 'size' given twice");
 }
 
+static const char *const multi_fwd[] = { "hostfwd", NULL };
+
+/* A key declared repeatable: every value, in order; the others still refused twice. */
+static void test_parse_multi(void **state)
+{
+	struct opts o;
+
+	(void)state;
+	/* Given no time. */
+	assert_int_equal(opts_parse_multi(&o, "user,id=u", "type", multi_fwd), 0);
+	assert_int_equal(opts_count(&o, "hostfwd"), 0);
+	assert_null(opts_get_nth(&o, "hostfwd", 0));
+	opts_free(&o);
+
+	/* Once: opts_get() and opts_get_nth(.., 0) read the same value. */
+	assert_int_equal(opts_parse_multi(&o, "user,hostfwd=tcp::1-:2,id=u", "type", multi_fwd), 0);
+	assert_int_equal(opts_count(&o, "hostfwd"), 1);
+	assert_string_equal(opts_get_nth(&o, "hostfwd", 0), "tcp::1-:2");
+	assert_string_equal(opts_get(&o, "hostfwd"), "tcp::1-:2");
+	assert_null(opts_get_nth(&o, "hostfwd", 1));
+	opts_free(&o);
+
+	/* Three times, between other keys, with an escaped comma: the order is kept. */
+	assert_int_equal(opts_parse_multi(&o,
+					  "user,hostfwd=tcp::1-:2,id=u,hostfwd=udp::3-:4,"
+					  "net=10.0.0.0/8,hostfwd=a,,b",
+					  "type", multi_fwd),
+			 0);
+	assert_int_equal(o.nr, 6);
+	assert_int_equal(opts_count(&o, "hostfwd"), 3);
+	assert_int_equal(opts_count(&o, "id"), 1);
+	assert_int_equal(opts_count(&o, "missing"), 0);
+	assert_string_equal(opts_get_nth(&o, "hostfwd", 0), "tcp::1-:2");
+	assert_string_equal(opts_get_nth(&o, "hostfwd", 1), "udp::3-:4");
+	assert_string_equal(opts_get_nth(&o, "hostfwd", 2), "a,b");
+	assert_null(opts_get_nth(&o, "hostfwd", 3));
+	assert_null(opts_get_nth(&o, "id", 1));
+	assert_string_equal(opts_get(&o, "hostfwd"), "tcp::1-:2");
+	opts_free(&o);
+
+	/* Several keys, the implied one among them. */
+	{
+		static const char *const two[] = { "k", "m", NULL };
+
+		assert_int_equal(opts_parse_multi(&o, "x,k=y,m=1,m=2", "k", two), 0);
+		assert_int_equal(opts_count(&o, "k"), 2);
+		assert_string_equal(opts_get_nth(&o, "k", 1), "y");
+		assert_int_equal(opts_count(&o, "m"), 2);
+		opts_free(&o);
+	}
+
+	/* NULL declares nothing: opts_parse() itself. */
+	assert_int_equal(opts_parse_multi(&o, "a=1,b=2", NULL, NULL), 0);
+	assert_int_equal(opts_count(&o, "a"), 1);
+	opts_free(&o);
+}
+
+/* Parse @str with hostfwd= repeatable: -EINVAL and exactly @msg. */
+static void parse_multi_fails(const char *str, const char *msg)
+{
+	struct opts o;
+
+	err_clear();
+	assert_int_equal(opts_parse_multi(&o, str, "type", multi_fwd), -EINVAL);
+	assert_string_equal(err_msg(EINVAL), msg);
+	assert_int_equal(o.nr, 0);
+}
+
+static void test_parse_multi_refused(void **state)
+{
+	(void)state;
+	/* A key not declared repeatable: today's message. */
+	parse_multi_fails("user,hostfwd=a,id=u,hostfwd=b,id=v", "parameter 'id' given twice");
+	parse_multi_fails("user,type=tap", "parameter 'type' given twice");
+	/* Only the exact key repeats, not its prefixes or longer names. */
+	parse_multi_fails("user,hostfwd.0=a,hostfwd.0=b", "parameter 'hostfwd.0' given twice");
+	parse_multi_fails("user,host=a,host=b", "parameter 'host' given twice");
+	/* Without the declaration it stays refused. */
+	parse_fails("user,hostfwd=a,hostfwd=b", "type", "parameter 'hostfwd' given twice");
+	/* The other errors are unchanged. */
+	parse_multi_fails("user,hostfwd", "parameter 'hostfwd' needs a value (hostfwd=...)");
+	parse_multi_fails("user,hostfwd=a,", "empty parameter");
+}
+
+/* The limit counts every occurrence of a repeatable key. */
+static void test_parse_multi_limit(void **state)
+{
+	char buf[OPTS_MAX * 12 + 16];
+	size_t n = 0;
+	struct opts o;
+
+	(void)state;
+	for (unsigned int i = 0; i < OPTS_MAX; i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%shostfwd=%u", i ? "," : "", i);
+	assert_int_equal(opts_parse_multi(&o, buf, NULL, multi_fwd), 0);
+	assert_int_equal(opts_count(&o, "hostfwd"), OPTS_MAX);
+	assert_string_equal(opts_get_nth(&o, "hostfwd", OPTS_MAX - 1), "31");
+	opts_free(&o);
+
+	snprintf(buf + n, sizeof(buf) - n, ",hostfwd=x");
+	parse_multi_fails(buf, "too many parameters (at most 32)");
+}
+
+/* Each occurrence is used on its own: one left unread is reported by name. */
+static void test_unused_multi(void **state)
+{
+	struct opts o;
+
+	(void)state;
+	assert_int_equal(
+		opts_parse_multi(&o, "user,hostfwd=a,hostfwd=b,hostfwd=c", "type", multi_fwd), 0);
+	assert_non_null(opts_get(&o, "type"));
+	assert_string_equal(opts_unused(&o), "hostfwd");
+	/* Counting reads nothing. */
+	assert_int_equal(opts_count(&o, "hostfwd"), 3);
+	assert_string_equal(opts_unused(&o), "hostfwd");
+	/* opts_get() takes the first only. */
+	assert_string_equal(opts_get(&o, "hostfwd"), "a");
+	assert_string_equal(opts_unused(&o), "hostfwd");
+	assert_string_equal(opts_get_nth(&o, "hostfwd", 2), "c");
+	assert_string_equal(opts_unused(&o), "hostfwd");
+	/* Asking past the end marks nothing. */
+	assert_null(opts_get_nth(&o, "hostfwd", 3));
+	assert_string_equal(opts_unused(&o), "hostfwd");
+	assert_string_equal(opts_get_nth(&o, "hostfwd", 1), "b");
+	assert_null(opts_unused(&o));
+	opts_free(&o);
+
+	/* A repeatable key nobody asks for is unused like any other. */
+	assert_int_equal(opts_parse_multi(&o, "tap,id=t,hostfwd=a", "type", multi_fwd), 0);
+	assert_non_null(opts_get(&o, "type"));
+	assert_non_null(opts_get(&o, "id"));
+	assert_string_equal(opts_unused(&o), "hostfwd");
+	opts_free(&o);
+}
+
 static void test_parse_empty(void **state)
 {
 	(void)state;
@@ -470,6 +606,10 @@ int main(void)
 		cmocka_unit_test(test_parse_implied),
 		cmocka_unit_test(test_parse_escapes),
 		cmocka_unit_test(test_parse_duplicates),
+		cmocka_unit_test(test_parse_multi),
+		cmocka_unit_test(test_parse_multi_refused),
+		cmocka_unit_test(test_parse_multi_limit),
+		cmocka_unit_test(test_unused_multi),
 		cmocka_unit_test(test_parse_empty),
 		cmocka_unit_test(test_parse_empty_implied),
 		cmocka_unit_test(test_parse_missing_equals),
