@@ -8,23 +8,19 @@
  * never from inside a write (which may be an event broadcast).
  */
 #include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "acpi.h"
 #include "control.h"
 #include "error.h"
+#include "listen.h"
 #include "net.h"
 #include "qmp.h"
 #include "snapshot.h"
@@ -41,7 +37,7 @@ struct listener {
 	int fd;
 	bool qmp, wait;
 	const char *addr;
-	char *unix_path; /* unlinked at the end */
+	struct listen_endpoint ep; /* a unix socket is removed at the end */
 };
 
 struct client {
@@ -342,12 +338,11 @@ static void client_accept(struct listener *l)
 {
 	struct control *ctl = l->ctl;
 	struct client *c;
-	int one = 1, fd, ret;
+	int fd, ret;
 
-	fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	fd = listen_accept(l->fd, SOCK_NONBLOCK);
 	if (fd < 0)
 		return;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		close(fd);
@@ -381,84 +376,6 @@ static void listener_event(void *opaque, uint32_t events)
 
 /* ---- Listening sockets ---------------------------------------------------------------------- */
 
-static int listen_unix(struct listener *l, const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct stat st;
-	int fd;
-
-	if (!*path || strlen(path) >= sizeof(sa.sun_path))
-		return err_set(EINVAL, "bad unix socket path '%s'", path);
-	strcpy(sa.sun_path, path);
-	/* A socket left behind by an earlier run would make bind() fail. */
-	if (!stat(path, &st) && S_ISSOCK(st.st_mode))
-		unlink(path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return err_set(errno, "socket: %s", strerror(errno));
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 8)) {
-		int e = errno;
-
-		close(fd);
-		return err_set(e, "cannot listen: %s", strerror(e));
-	}
-	l->fd = fd;
-	l->unix_path = strdup(path);
-	return l->unix_path ? 0 : -ENOMEM;
-}
-
-/* "[HOST]:PORT": HOST a name, an IPv4 or a bracketed IPv6 address, 127.0.0.1 when empty. */
-static int listen_tcp(struct listener *l, const char *spec)
-{
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
-	const char *colon = strrchr(spec, ':');
-	char host[256] = "127.0.0.1";
-	struct addrinfo *ai, *a;
-	const char *port;
-	int fd = -1, e = EINVAL, one = 1, ret;
-	size_t hl;
-
-	if (!colon)
-		return err_set(EINVAL, "expected tcp:[HOST]:PORT");
-	hl = (size_t)(colon - spec);
-	port = colon + 1;
-	if (hl >= 2 && spec[0] == '[' && spec[hl - 1] == ']') {
-		spec++;
-		hl -= 2;
-	}
-	if (hl >= sizeof(host))
-		return err_set(EINVAL, "host name too long");
-	if (hl) {
-		memcpy(host, spec, hl);
-		host[hl] = 0;
-	}
-	if (!*port || strspn(port, "0123456789") != strlen(port) || strlen(port) > 5 ||
-	    atoi(port) > 65535)
-		return err_set(EINVAL, "'%s' is not a port number, 0-65535", port);
-	ret = getaddrinfo(host, port, &hints, &ai);
-	if (ret)
-		return err_set(EINVAL, "cannot resolve '%s': %s", host, gai_strerror(ret));
-	for (a = ai; a; a = a->ai_next) {
-		fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-			    a->ai_protocol);
-		if (fd < 0) {
-			e = errno;
-			continue;
-		}
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (!bind(fd, a->ai_addr, a->ai_addrlen) && !listen(fd, 8))
-			break;
-		e = errno;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(ai);
-	if (fd < 0)
-		return err_set(e, "cannot listen on %s:%s: %s", host, port, strerror(e));
-	l->fd = fd;
-	return 0;
-}
-
 static int listener_open(struct control *ctl, const struct control_socket_config *cfg)
 {
 	struct listener *l = &ctl->listeners[ctl->nr_listeners];
@@ -467,14 +384,14 @@ static int listener_open(struct control *ctl, const struct control_socket_config
 	*l = (struct listener){
 		.ctl = ctl, .fd = -1, .qmp = cfg->qmp, .wait = cfg->wait, .addr = cfg->addr
 	};
-	if (!strncmp(cfg->addr, "unix:", 5))
-		ret = listen_unix(l, cfg->addr + 5);
-	else
-		ret = listen_tcp(l, cfg->addr + 4);
-	if (l->fd >= 0)
-		ctl->nr_listeners++;
+	ret = listen_endpoint_parse(&l->ep, cfg->addr, 0);
 	if (!ret)
+		ret = listen_open(&l->ep, 8);
+	if (ret >= 0) {
+		l->fd = ret;
+		ctl->nr_listeners++;
 		ret = event_loop_add(&ctl->vm->main_loop, l->fd, EPOLLIN, listener_event, l);
+	}
 	if (ret)
 		return err_prefix(ret, "%s %s", cfg->qmp ? "-qmp" : "-monitor", cfg->addr);
 	return 0;
@@ -582,10 +499,7 @@ static void control_free(void *opaque)
 		struct listener *l = &ctl->listeners[i];
 
 		event_loop_del(&ctl->vm->main_loop, l->fd);
-		close(l->fd);
-		if (l->unix_path)
-			unlink(l->unix_path);
-		free(l->unix_path);
+		listen_close(&l->ep, l->fd);
 	}
 	if (ctl->console == &ctl->own_stdio)
 		chardev_close(&ctl->own_stdio);

@@ -10,9 +10,6 @@
  * are only remembered for the next '?'.
  */
 #include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,14 +17,13 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "error.h"
 #include "event_loop.h"
 #include "gdb.h"
 #include "gdb_proto.h"
+#include "listen.h"
 #include "util.h"
 
 #define MONITOR_OUT_MAX 8192
@@ -47,8 +43,8 @@ struct gdb_server {
 	struct event_loop *loop;
 	int listen_fd;
 	int client_fd;
-	char *unix_path;
-	gdb_write_fn raw_write; /* raw mode (tests): no sockets */
+	struct listen_endpoint ep; /* listen_fd's; a unix socket is removed at the end */
+	gdb_write_fn raw_write;	   /* raw mode (tests): no sockets */
 	void *raw_opaque;
 	bool connected;
 
@@ -1179,10 +1175,10 @@ static void listen_event(void *opaque, uint32_t events)
 {
 	struct gdb_server *s = opaque;
 	struct timeval tmo = { .tv_sec = SEND_TIMEOUT_S };
-	int one = 1, fd, ret;
+	int fd, ret;
 
 	(void)events;
-	fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	fd = listen_accept(s->listen_fd, 0);
 	if (fd < 0)
 		return;
 	if (s->connected) {
@@ -1190,7 +1186,6 @@ static void listen_event(void *opaque, uint32_t events)
 		pr_warn("gdb: a second client connected; refused");
 		return;
 	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	/* A client that stops reading must not hang the event loop for ever. */
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tmo, sizeof(tmo));
 	ret = event_loop_add(s->loop, fd, EPOLLIN, client_event, s);
@@ -1201,92 +1196,6 @@ static void listen_event(void *opaque, uint32_t events)
 	}
 	s->client_fd = fd;
 	client_reset(s);
-}
-
-static int listen_unix(struct gdb_server *s, const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct stat st;
-	int fd;
-
-	if (!*path || strlen(path) >= sizeof(sa.sun_path))
-		return err_set(EINVAL, "gdb: bad unix socket path '%s'", path);
-	strcpy(sa.sun_path, path);
-	/* A socket left behind by an earlier run would make bind() fail. */
-	if (!stat(path, &st) && S_ISSOCK(st.st_mode))
-		unlink(path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return err_set(errno, "gdb: socket: %s", strerror(errno));
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 1)) {
-		int e = errno;
-
-		close(fd);
-		return err_set(e, "gdb: cannot listen on unix:%s: %s", path, strerror(e));
-	}
-	s->unix_path = strdup(path);
-	if (!s->unix_path) {
-		close(fd);
-		unlink(path);
-		return err_set(ENOMEM, "gdb: out of memory");
-	}
-	s->listen_fd = fd;
-	return 0;
-}
-
-/* "[HOST]:PORT" or "PORT"; HOST may be a name, an IPv4 or a bracketed IPv6 address. */
-static int listen_tcp(struct gdb_server *s, const char *spec)
-{
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
-	const char *colon = strrchr(spec, ':');
-	char host[256] = "127.0.0.1";
-	const char *port = spec;
-	struct addrinfo *ai, *a;
-	int fd = -1, e = 0, one = 1, ret;
-
-	if (colon) {
-		size_t hl = (size_t)(colon - spec);
-
-		port = colon + 1;
-		if (hl >= 2 && spec[0] == '[' && spec[hl - 1] == ']') {
-			spec++;
-			hl -= 2;
-		}
-		if (hl >= sizeof(host))
-			return err_set(EINVAL, "gdb: host name too long in '%s'", spec);
-		if (hl) {
-			memcpy(host, spec, hl);
-			host[hl] = 0;
-		}
-	}
-	/* getaddrinfo() would take 99999 and listen on 99999 mod 65536.  0: any free port. */
-	if (!*port || strspn(port, "0123456789") != strlen(port) || strlen(port) > 5 ||
-	    atoi(port) > 65535)
-		return err_set(EINVAL,
-			       "gdb: '%s' is not a port number, 0-65535 (expected tcp:[HOST]:PORT)",
-			       port);
-	ret = getaddrinfo(host, port, &hints, &ai);
-	if (ret)
-		return err_set(EINVAL, "gdb: cannot resolve '%s': %s", host, gai_strerror(ret));
-	for (a = ai; a; a = a->ai_next) {
-		fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
-		if (fd < 0) {
-			e = errno;
-			continue;
-		}
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (!bind(fd, a->ai_addr, a->ai_addrlen) && !listen(fd, 1))
-			break;
-		e = errno;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(ai);
-	if (fd < 0)
-		return err_set(e ? e : EINVAL, "gdb: cannot listen on tcp:%s:%s: %s", host, port,
-			       strerror(e ? e : EINVAL));
-	s->listen_fd = fd;
-	return 0;
 }
 
 int gdb_server_create(struct gdb_server **srv, const char *addr, struct event_loop *loop,
@@ -1301,15 +1210,13 @@ int gdb_server_create(struct gdb_server **srv, const char *addr, struct event_lo
 	s = *srv;
 	s->loop = loop;
 	gdb_proto_init(&s->proto, sock_write, s);
-	if (!strncmp(addr, "tcp:", 4))
-		ret = listen_tcp(s, addr + 4);
-	else if (!strncmp(addr, "unix:", 5))
-		ret = listen_unix(s, addr + 5);
-	else
-		ret = err_set(EINVAL,
-			      "gdb: unknown address '%s' (expected tcp:[HOST]:PORT or unix:PATH)",
-			      addr);
-	if (!ret) {
+	ret = listen_endpoint_parse(&s->ep, addr, LISTEN_PORT_ALONE | LISTEN_NAME_ADDR);
+	if (!ret)
+		ret = listen_open(&s->ep, 1);
+	if (ret < 0) {
+		err_prefix(ret, "gdb");
+	} else {
+		s->listen_fd = ret;
 		ret = event_loop_add(loop, s->listen_fd, EPOLLIN, listen_event, s);
 		if (ret)
 			err_set(-ret, "gdb: cannot watch the listening socket: %s", strerror(-ret));
@@ -1329,14 +1236,9 @@ void gdb_server_destroy(struct gdb_server *srv)
 		event_loop_del(srv->loop, srv->client_fd);
 		close(srv->client_fd);
 	}
-	if (srv->listen_fd >= 0) {
+	if (srv->listen_fd >= 0)
 		event_loop_del(srv->loop, srv->listen_fd);
-		close(srv->listen_fd);
-	}
-	if (srv->unix_path) {
-		unlink(srv->unix_path);
-		free(srv->unix_path);
-	}
+	listen_close(&srv->ep, srv->listen_fd);
 	gdb_proto_free(&srv->proto);
 	free(srv->actions);
 	free(srv->assigned);

@@ -13,8 +13,8 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_CC ?= clang
 FUZZ_FLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_SRCS := tests/fuzz/fuzz_gdb_proto.c vmm/gdb_proto.c vmm/gdb_server.c vmm/error.c \
-	vmm/event_loop.c vmm/util.c
+FUZZ_SRCS := tests/fuzz/fuzz_gdb_proto.c vmm/gdb_proto.c vmm/gdb_server.c vmm/listen.c \
+	vmm/error.c vmm/event_loop.c vmm/util.c
 
 .PHONY: fuzz
 

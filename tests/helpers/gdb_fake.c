@@ -38,6 +38,7 @@
 #include "../../vmm/event_loop.c"
 #include "../../vmm/gdb_proto.c"
 #include "../../vmm/gdb_server.c"
+#include "../../vmm/listen.c"
 #include "../../vmm/util.c"
 #endif
 
