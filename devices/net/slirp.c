@@ -16,6 +16,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/ethernet.h>
 #include <slirp/libslirp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -241,6 +242,14 @@ static void user_refresh(struct user *u)
 	}
 }
 
+/* A poll with no fd ready: slirp runs its timers and sends what it queued. */
+static void poll_no_events(struct user *u)
+{
+	for (unsigned int i = 0; i < u->nr_want; i++)
+		u->want[i].revents = 0;
+	slirp_pollfds_poll(u->slirp, 0, get_revents, u);
+}
+
 static void timeout_event(void *opaque, uint32_t events)
 {
 	struct user *u = opaque;
@@ -248,9 +257,7 @@ static void timeout_event(void *opaque, uint32_t events)
 	(void)events;
 	timerfd_drain(u->timeout_fd);
 	u->deadline_ms = 0;
-	for (unsigned int i = 0; i < u->nr_want; i++)
-		u->want[i].revents = 0;
-	slirp_pollfds_poll(u->slirp, 0, get_revents, u);
+	poll_no_events(u);
 	user_refresh(u);
 }
 
@@ -389,6 +396,12 @@ static int user_send(struct net_backend *nb, const struct iovec *iov, unsigned i
 		return -EINVAL;
 	iov_to_buf(iov, iovcnt, 0, u->buf, len);
 	slirp_input(u->slirp, u->buf, (int)len);
+	/*
+	 * An ARP answer lets slirp send what waited for it, but only a poll
+	 * sends it: do one now rather than at the next timeout (up to 1 s).
+	 */
+	if (len >= ETH_HLEN && (u->buf[12] << 8 | u->buf[13]) == ETHERTYPE_ARP)
+		poll_no_events(u);
 	user_refresh(u);
 	return 0;
 }
