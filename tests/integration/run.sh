@@ -14,6 +14,9 @@ T_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$T_HERE/lib.sh"
 
 t_init "$@"
+# A file may use helpers of one sorted before it (test_snapshot_io.sh those of test_snapshot.sh):
+# the C locale's order, whatever the user's.
+LC_ALL=C
 for t_file in "$T_HERE"/test_*.sh; do
 	# shellcheck disable=SC1090
 	source "$t_file"
