@@ -8,13 +8,17 @@
  * sectors, read-only) complete at once.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "block.h"
 #include "device.h"
+#include "disk_state.h"
 #include "error.h"
 #include "iov.h"
+#include "snapshot.h"
 #include "util.h"
 #include "virtio.h"
 #include "virtio_blk.h"
@@ -46,6 +50,8 @@ struct virtio_blk {
 	struct virtio_dev vd;
 	struct block_backend *bb;
 	const struct drive_config *drive;
+	struct vm *vm;
+	char state_name[16]; /* "disk0": the image file's identity in state files */
 	uint8_t config[VIRTIO_BLK_CONFIG_SIZE];
 	char serial[VIRTIO_BLK_ID_BYTES];
 	bool readonly;
@@ -343,6 +349,72 @@ static uint64_t blk_config(struct virtio_blk *blk)
 	return f;
 }
 
+/*
+ * A state save records the image file as it is once flushed (the VM is
+ * stopped and its disks drained); the restore compares it with the file as
+ * block_open() found it, before anything wrote to it.
+ */
+static void blk_state_save(void *opaque, struct snap_buf *out)
+{
+	struct virtio_blk *blk = opaque;
+	struct disk_identity id;
+	struct stat st = { 0 };
+	int ret;
+
+	pthread_mutex_lock(&blk->vd.lock);
+	ret = block_flush(blk->bb);
+	if (ret)
+		pr_warn("%s: %s: %s", blk->state_name, blk->drive->file, err_msg(-ret));
+	if (fstat(blk->bb->fd, &st))
+		pr_warn("%s: %s: %s", blk->state_name, blk->drive->file, strerror(errno));
+	pthread_mutex_unlock(&blk->vd.lock);
+	disk_identity_set(&id, &st, blk->drive->file, blk->bb->format);
+	disk_state_encode(&id, out);
+}
+
+/*
+ * -incoming (file: or defer) loads into a VM that never ran: the file as
+ * block_open() found it is the one to compare.  loadvm loads into a VM
+ * that ran since: the file as it is now, with what that VM wrote flushed.
+ */
+static int blk_state_check(void *opaque, const uint8_t *data, size_t len)
+{
+	struct virtio_blk *blk = opaque;
+	const struct vm *vm = blk->vm;
+	bool incoming = vm->cfg && vm->cfg->incoming && !(vm->vcpus && vm->vcpus[0].thread_started);
+	struct disk_identity saved, now;
+	char retry[DISK_STATE_PATH_MAX + 64];
+	struct stat st = blk->bb->opened;
+	int ret = disk_state_decode(&saved, data, len);
+
+	if (ret)
+		return ret;
+	if (!incoming && !vm->incoming_wait) {
+		pthread_mutex_lock(&blk->vd.lock);
+		ret = block_flush(blk->bb);
+		if (!ret && fstat(blk->bb->fd, &st))
+			ret = err_set(errno, "%s: %s", blk->drive->file, strerror(errno));
+		pthread_mutex_unlock(&blk->vd.lock);
+		if (ret)
+			return ret;
+	}
+	disk_identity_set(&now, &st, blk->drive->file, blk->bb->format);
+	if (incoming)
+		snprintf(retry, sizeof(retry), "-incoming file:%s,disk-check=off",
+			 vm->cfg->incoming);
+	else if (vm->incoming_wait)
+		snprintf(retry, sizeof(retry), "migrate-incoming's \"disk-check\": false");
+	else
+		snprintf(retry, sizeof(retry), "loadvm -f");
+	return disk_state_check(blk->state_name, &saved, &now, vm->snapshot_disk_check, retry);
+}
+
+/* Only checked: the disk's contents are the image's, nothing to load. */
+static const struct vm_state_ops blk_state_ops = {
+	.save = blk_state_save,
+	.check = blk_state_check,
+};
+
 static void virtio_blk_free(void *opaque)
 {
 	struct virtio_blk *blk = opaque;
@@ -391,6 +463,7 @@ int virtio_blk_create(struct vm *vm, const struct drive_config *d, const char *s
 	}
 	blk->readonly = d->readonly;
 	blk->drive = d;
+	blk->vm = vm;
 	ret = block_open(&blk->bb, &args, &vm->loop);
 	if (ret) {
 		free(blk);
@@ -408,9 +481,12 @@ int virtio_blk_create(struct vm *vm, const struct drive_config *d, const char *s
 		return ret;
 	}
 	ret = virtio_pci_create(vm, &blk->vd);
-	if (!ret && vm->nr_disks < MAX_DRIVES)
-		vm->disks[vm->nr_disks++] = blk;
-	return ret;
+	if (ret || vm->nr_disks == MAX_DRIVES)
+		return ret;
+	/* In creation order, which the command line fixes: disk0, disk1... */
+	snprintf(blk->state_name, sizeof(blk->state_name), "disk%u", vm->nr_disks);
+	vm->disks[vm->nr_disks++] = blk;
+	return vm_register_state(vm, blk->state_name, &blk_state_ops, blk);
 }
 
 /* -device virtio-blk-pci,drive=ID[,serial=S] */

@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 
 struct event_loop;
@@ -84,6 +85,12 @@ struct block_backend_ops {
 	void (*drain)(struct block_backend *bb);
 	/* Drains first; releases the locks, closes the file, frees @bb. */
 	void (*close)(struct block_backend *bb);
+	/*
+	 * With nothing in flight (after drain()): write back cached metadata
+	 * and make everything written so far durable, leaving the file as
+	 * close() would (a VM state save).  0, or -errno with err_set().
+	 */
+	int (*flush)(struct block_backend *bb);
 };
 
 struct block_backend {
@@ -91,7 +98,10 @@ struct block_backend {
 	uint64_t length;    /* bytes */
 	uint32_t alignment; /* buffers, offsets and lengths must be multiples (cache=none) */
 	bool readonly;
-	bool can_discard; /* DISCARD and WRITE_ZEROES are supported */
+	bool can_discard;   /* DISCARD and WRITE_ZEROES are supported */
+	const char *format; /* "raw" or "qcow2" */
+	int fd;		    /* the image file (a qcow2 image's own, not its backing files') */
+	struct stat opened; /* that file as it was opened, before anything wrote to it */
 };
 
 /*
@@ -120,6 +130,11 @@ static inline void block_poll(struct block_backend *bb)
 static inline void block_drain(struct block_backend *bb)
 {
 	bb->ops->drain(bb);
+}
+
+static inline int block_flush(struct block_backend *bb)
+{
+	return bb->ops->flush ? bb->ops->flush(bb) : 0;
 }
 
 static inline void block_close(struct block_backend *bb)

@@ -108,6 +108,9 @@ struct vm_config {
 	const char *gdb_addr; /* -gdb/-s: "tcp:[HOST]:PORT" or "unix:PATH"; NULL: no stub */
 	bool gdb_wait;	      /* -S: vCPUs wait for gdb or a cont at their first instruction */
 	const char *incoming; /* -incoming file:PATH: the PATH to restore from */
+	bool incoming_defer;  /* -incoming defer: wait for QMP migrate-incoming */
+	/* -incoming file:PATH,disk-check=off: a disk changed since the save only warns */
+	bool incoming_disk_check_off;
 	const char *kvm_path; /* /dev/kvm unless KVMINI_KVM_DEVICE says otherwise */
 
 	/* The control plane: -qmp, -monitor. */

@@ -29,7 +29,8 @@
 enum qmp_run_state {
 	QMP_RUNNING,
 	QMP_PAUSED,
-	QMP_SHUTDOWN, /* ending: the SHUTDOWN event is on its way */
+	QMP_SHUTDOWN,  /* ending: the SHUTDOWN event is on its way */
+	QMP_INMIGRATE, /* -incoming defer: stopped until migrate-incoming loads a state */
 };
 
 struct qmp_cpu_info {
@@ -80,6 +81,14 @@ struct qmp_vm_ops {
 	void (*net_info)(void *vm, unsigned int net, struct qmp_net_info *info);
 	/* Save the stopped VM's state to @path (include/snapshot.h).  0 or -errno with err_set(). */
 	int (*save)(void *vm, const char *path);
+	/*
+	 * Load the stopped VM from @path; @disk_check: refuse disks changed
+	 * since the save.  0 or -errno with err_set(); *@touched as in
+	 * snapshot_load().
+	 */
+	int (*load)(void *vm, const char *path, bool disk_check, bool *touched);
+	/* Does the VM run once migrate-incoming loaded it (no -S)?  NULL: no. */
+	bool (*autostart)(void *vm);
 };
 
 /* A reply's or event's bytes (one JSON object and "\r\n"), for a session's owner to send. */
@@ -148,6 +157,15 @@ int qmp_run_action(struct qmp_server *s, enum qmp_action a);
  * again afterwards if @resume or the save failed (RESUME).  0 or -errno with err_set().
  */
 int qmp_save_vm(struct qmp_server *s, const char *path, bool resume);
+/*
+ * Load the VM from @path, as QEMU's loadvm: stopped first if it runs (STOP),
+ * running again afterwards (RESUME) unless the load failed after it changed
+ * the VM.  0 or -errno with err_set().
+ */
+int qmp_load_vm(struct qmp_server *s, const char *path, bool disk_check);
+
+/* "running", "paused", ... as QEMU's query-status says. */
+const char *qmp_run_state_name(enum qmp_run_state st);
 
 /* The server's VM, for the human monitor. */
 const struct qmp_vm_ops *qmp_server_ops(struct qmp_server *s, void **vm);

@@ -21,7 +21,7 @@
 #define SNAP_VERSION	  1
 #define SNAP_HDR_LEN	  16 /* magic + version */
 #define SNAP_SEC_HDR_LEN  16 /* tag, instance, length */
-#define SNAP_MAX_DEVS	  32
+#define SNAP_MAX_DEVS	  64
 #define SNAP_DEV_NAME_LEN 32
 
 #define SNAP_TAG(a, b, c, d) \
@@ -115,12 +115,15 @@ struct vm;
 
 /*
  * A device's state.  save appends to @out; load gets back what save wrote
- * (0, or -errno with err_set() for a payload it does not understand).  Both
- * run with the VM stopped, on the I/O thread or before the vCPUs start.
+ * (0, or -errno with err_set() for a payload it does not understand).
+ * check (optional) runs for every device before any load changes the VM:
+ * a refusal there leaves the VM as it was.  All run with the VM stopped,
+ * on the I/O thread or before the vCPUs start.
  */
 struct vm_state_ops {
 	void (*save)(void *opaque, struct snap_buf *out);
-	int (*load)(void *opaque, const uint8_t *data, size_t len);
+	int (*check)(void *opaque, const uint8_t *data, size_t len);
+	int (*load)(void *opaque, const uint8_t *data, size_t len); /* optional */
 };
 
 /* Register a device's state under @name (unique per VM).  0 or -errno with err_set(). */
@@ -129,7 +132,12 @@ int vm_register_state(struct vm *vm, const char *name, const struct vm_state_ops
 
 /* Save the stopped VM (vm_pause()) to @path, atomically.  0 or -errno with err_set(). */
 int snapshot_save(struct vm *vm, const char *path);
-/* -incoming: load @path into a VM built but not yet started.  0 or -errno with err_set(). */
-int snapshot_load(struct vm *vm, const char *path);
+/*
+ * Load @path into a VM built but not yet started (-incoming), or into a
+ * stopped one (loadvm).  @disk_check: refuse disks changed since the save.
+ * 0 or -errno with err_set(); *@touched says whether the VM was changed
+ * before the error (its state is then a mix: load again, or end it).
+ */
+int snapshot_load(struct vm *vm, const char *path, bool disk_check, bool *touched);
 
 #endif

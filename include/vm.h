@@ -66,7 +66,7 @@ struct vm_state_dev {
 	void *opaque;
 };
 
-#define VM_MAX_STATE_DEVS 32
+#define VM_MAX_STATE_DEVS 64
 
 #define VM_MAX_CLEANUPS 64
 
@@ -125,9 +125,11 @@ struct vm {
 	bool paused;		     /* stopped by the control plane (I/O thread only) */
 	struct kvm_clock_data clock; /* kvmclock at stop, restored at cont */
 	bool clock_saved;
+	bool incoming_wait; /* -incoming defer: stopped until migrate-incoming (I/O thread only) */
 
 	struct vm_state_dev state_devs[VM_MAX_STATE_DEVS];
 	unsigned int nr_state_devs;
+	bool snapshot_disk_check; /* for the load in progress: refuse disks changed since the save */
 
 	/* Torn down in reverse order of registration. */
 	struct vm_cleanup cleanups[VM_MAX_CLEANUPS];

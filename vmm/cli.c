@@ -201,11 +201,72 @@ static int opt_wait_for_gdb(struct vm_config *cfg, const char *arg)
 	return CLI_RUN;
 }
 
+/* Whether the @n bytes at @p read as a KEY=VALUE option (a path may have commas too). */
+static bool looks_like_option(const char *p, size_t n)
+{
+	size_t k = 0;
+
+	while (k < n && ((p[k] >= 'a' && p[k] <= 'z') || (p[k] >= '0' && p[k] <= '9') ||
+			 p[k] == '-' || p[k] == '_'))
+		k++;
+	return k && p[0] >= 'a' && p[0] <= 'z' &&
+	       (k == n ? !strncmp(p, "disk-check", n) : p[k] == '=');
+}
+
+/* file:PATH[,disk-check=on|off]: options come off the end, the rest is the path. */
 static int opt_incoming(struct vm_config *cfg, const char *arg)
 {
+	const char *path, *end, *comma;
+	bool seen = false;
+	char *copy;
+
+	if (!strcmp(arg, "defer")) {
+		cfg->incoming_defer = true;
+		cfg->incoming = NULL;
+		return CLI_RUN;
+	}
 	if (strncmp(arg, "file:", 5) || !arg[5])
-		return err_set(EINVAL, "expected file:PATH");
-	cfg->incoming = arg + 5;
+		return err_set(EINVAL, "expected file:PATH[,disk-check=off] or defer");
+	cfg->incoming_defer = false;
+	cfg->incoming_disk_check_off = false;
+	path = arg + 5;
+	end = path + strlen(path);
+	while ((comma = memrchr(path, ',', (size_t)(end - path)))) {
+		const char *o = comma + 1;
+		size_t n = (size_t)(end - o);
+
+		if (!looks_like_option(o, n))
+			break;
+		if (n < 10 || strncmp(o, "disk-check", 10) || (n > 10 && o[10] != '='))
+			return err_set(EINVAL,
+				       "unknown parameter '%.*s' (known: disk-check=on|off)",
+				       (int)strcspn(o, "="), o);
+		if (seen)
+			return err_set(EINVAL, "disk-check is given twice");
+		seen = true;
+		if (n == 13 && !strncmp(o, "disk-check=on", 13))
+			cfg->incoming_disk_check_off = false;
+		else if (n == 14 && !strncmp(o, "disk-check=off", 14))
+			cfg->incoming_disk_check_off = true;
+		else
+			return err_set(EINVAL, "%.*s: expected disk-check=on or disk-check=off",
+				       (int)n, o);
+		end = comma;
+	}
+	if (end == path)
+		return err_set(EINVAL, "expected file:PATH[,disk-check=off]");
+	if (!*end) {
+		cfg->incoming = path;
+		return CLI_RUN;
+	}
+	/* The path without the options: kept until cli_free(). */
+	if (cfg->nr_strings == sizeof(cfg->strings) / sizeof(cfg->strings[0]))
+		return err_set(EINVAL, "too many options");
+	copy = strndup(path, (size_t)(end - path));
+	if (!copy)
+		return -ENOMEM;
+	cfg->strings[cfg->nr_strings++] = copy;
+	cfg->incoming = copy;
 	return CLI_RUN;
 }
 
@@ -442,8 +503,12 @@ void cli_usage(FILE *out)
 	      "  -s                  the same as -gdb tcp::1234\n"
 	      "  -S                  vCPUs wait before their first instruction, for gdb or for a\n"
 	      "                      cont on QMP or the monitor\n"
-	      "  -incoming file:PATH resume the VM saved in PATH (migrate or savevm), with the\n"
-	      "                      same options it ran with; -S keeps it stopped\n"
+	      "  -incoming file:PATH[,disk-check=off]\n"
+	      "                      resume the VM saved in PATH (migrate or savevm), with the\n"
+	      "                      same options it ran with; -S keeps it stopped.  A disk\n"
+	      "                      image changed since the save is refused, unless\n"
+	      "                      disk-check=off (then a warning)\n"
+	      "  -incoming defer     wait, stopped, for QMP migrate-incoming with a file: URI\n"
 	      "  -qmp unix:PATH,server[,nowait]|tcp:[HOST]:PORT,server[,nowait]\n"
 	      "                      a QMP control socket (several allowed, several clients\n"
 	      "                      each); without nowait kvmini waits for a client first\n"

@@ -72,6 +72,8 @@ static enum qmp_run_state op_state(void *opaque)
 
 	if (atomic_load(&vm->exiting))
 		return QMP_SHUTDOWN;
+	if (vm->incoming_wait)
+		return QMP_INMIGRATE;
 	return vm->paused ? QMP_PAUSED : QMP_RUNNING;
 }
 
@@ -219,6 +221,24 @@ static int op_save(void *opaque, const char *path)
 	return snapshot_save(opaque, path);
 }
 
+static int op_load(void *opaque, const char *path, bool disk_check, bool *touched)
+{
+	struct vm *vm = opaque;
+	int ret = snapshot_load(vm, path, disk_check, touched);
+
+	/* -incoming defer: a state went in (or part of one): the VM is a stopped one now. */
+	if (*touched)
+		vm->incoming_wait = false;
+	return ret;
+}
+
+static bool op_autostart(void *opaque)
+{
+	struct vm *vm = opaque;
+
+	return !vm->cfg->gdb_wait;
+}
+
 static const struct qmp_vm_ops vm_ops = {
 	.state = op_state,
 	.stop = op_stop,
@@ -237,6 +257,8 @@ static const struct qmp_vm_ops vm_ops = {
 	.nr_nets = op_nr_nets,
 	.net_info = op_net_info,
 	.save = op_save,
+	.load = op_load,
+	.autostart = op_autostart,
 };
 
 /* ---- Clients -------------------------------------------------------------------------------- */

@@ -72,6 +72,7 @@ struct hmp_ctx {
 	const struct qmp_vm_ops *ops;
 	void *vm;
 	struct out *out;
+	const char *rest; /* the words after the first argument */
 };
 
 struct hmp_command {
@@ -120,13 +121,7 @@ static void hmp_quit(struct hmp_ctx *c, const char *arg)
 
 static void info_status(struct hmp_ctx *c)
 {
-	static const char *const names[] = {
-		[QMP_RUNNING] = "running",
-		[QMP_PAUSED] = "paused",
-		[QMP_SHUTDOWN] = "shutdown",
-	};
-
-	out_printf(c->out, "VM status: %s\n", names[c->ops->state(c->vm)]);
+	out_printf(c->out, "VM status: %s\n", qmp_run_state_name(c->ops->state(c->vm)));
 }
 
 static void info_registers(struct hmp_ctx *c)
@@ -230,15 +225,22 @@ static void hmp_savevm(struct hmp_ctx *c, const char *arg)
 		out_printf(c->out, "Error: %s\n", err_msg(ret));
 }
 
+/* loadvm [-f] NAME: -f restores even if a disk changed since the save. */
 static void hmp_loadvm(struct hmp_ctx *c, const char *arg)
 {
-	char path[128];
+	bool force = !strcmp(arg, "-f");
+	char name[64], path[128];
+	int ret;
 
-	if (snapshot_path(c, arg, path, sizeof(path)))
-		out_printf(c->out,
-			   "Error: kvmini restores a snapshot only into a new process: start it "
-			   "with the same options and -incoming file:%s\n",
-			   path);
+	if (force) {
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(c->rest, " \t\r\n"), c->rest);
+		arg = name;
+	}
+	if (!snapshot_path(c, arg, path, sizeof(path)))
+		return;
+	ret = qmp_load_vm(c->srv, path, !force);
+	if (ret)
+		out_printf(c->out, "Error: %s\n", err_msg(ret));
 }
 
 static void hmp_delvm(struct hmp_ctx *c, const char *arg)
@@ -314,7 +316,8 @@ static const struct hmp_command hmp_commands[] = {
 	{ "help", "?", "[cmd]", "show the help", hmp_help },
 	{ "info", NULL, "[subcommand]", "show various information about the system state",
 	  hmp_info },
-	{ "loadvm", NULL, "tag", "how to restore tag.kvmini-state (-incoming)", hmp_loadvm },
+	{ "loadvm", NULL, "[-f] tag",
+	  "restore the VM from tag.kvmini-state (-f: even if a disk changed since)", hmp_loadvm },
 	{ "quit", "q", "", "quit the emulator", hmp_quit },
 	{ "savevm", NULL, "tag",
 	  "save the VM to tag.kvmini-state in kvmini's directory (stops it meanwhile)",
@@ -359,6 +362,7 @@ char *hmp_execute(struct qmp_server *s, const char *line)
 		memcpy(cmd, line, n);
 		cmd[n] = 0;
 		snprintf(word, sizeof(word), "%.*s", (int)alen, arg);
+		c.rest = arg + alen + strspn(arg + alen, " \t");
 		for (size_t i = 0; i < ARRAY_SIZE(hmp_commands); i++) {
 			const struct hmp_command *h = &hmp_commands[i];
 

@@ -68,7 +68,10 @@ int qmp_run_action(struct qmp_server *s, enum qmp_action a)
 			qmp_event(s, "STOP", NULL);
 		break;
 	case QMP_ACT_CONT:
-		if (st == QMP_PAUSED && !(ret = ops->cont(vm)))
+		if (st == QMP_INMIGRATE)
+			ret = err_set(EBUSY, "the VM waits for a state: send migrate-incoming "
+					     "(-incoming defer)");
+		else if (st == QMP_PAUSED && !(ret = ops->cont(vm)))
 			qmp_event(s, "RESUME", NULL);
 		break;
 	case QMP_ACT_POWERDOWN:
@@ -123,6 +126,41 @@ int qmp_save_vm(struct qmp_server *s, const char *path, bool resume)
 	return ret;
 }
 
+int qmp_load_vm(struct qmp_server *s, const char *path, bool disk_check)
+{
+	void *vm;
+	const struct qmp_vm_ops *ops = qmp_server_ops(s, &vm);
+	bool running = ops->state(vm) == QMP_RUNNING, touched = false;
+	int ret;
+
+	if (!ops->load)
+		return err_set(ENOTSUP, "this VM cannot be loaded into");
+	if (running) {
+		ret = qmp_run_action(s, QMP_ACT_STOP);
+		if (ret)
+			return ret;
+	}
+	ret = ops->load(vm, path, disk_check, &touched);
+	if (ret && touched) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", err_msg(ret));
+		return err_set(-ret,
+			       "%s: %s; the VM stays stopped, partly loaded: load a state "
+			       "again or quit",
+			       path, msg);
+	}
+	if (ret)
+		err_prefix(ret, "%s", path);
+	if (running) {
+		int r = qmp_run_action(s, QMP_ACT_CONT);
+
+		if (!ret)
+			ret = r;
+	}
+	return ret;
+}
+
 /*
  * migrate with a file: URI, as QEMU: the state goes to the file and the VM
  * stays stopped (QEMU's postmigrate), all before the reply.
@@ -136,6 +174,34 @@ static json_t *cmd_migrate(struct qmp_server *s, json_t *args, struct qmp_error 
 		return qmp_fail(err, QMP_ERR_GENERIC,
 				"Invalid parameter 'uri': kvmini migrates to file:PATH only");
 	ret = qmp_save_vm(s, uri + 5, false);
+	if (ret)
+		return qmp_fail(err, QMP_ERR_GENERIC, "%s", err_msg(ret));
+	return json_object();
+}
+
+/*
+ * migrate-incoming into a VM started with -incoming defer: the state comes
+ * from a file: URI, then the VM runs unless -S (QEMU's autostart).
+ * "disk-check": false restores even if a disk changed since the save.
+ */
+static json_t *cmd_migrate_incoming(struct qmp_server *s, json_t *args, struct qmp_error *err)
+{
+	const char *uri = json_string_value(json_object_get(args, "uri"));
+	json_t *check = json_object_get(args, "disk-check");
+	void *vm;
+	const struct qmp_vm_ops *ops = qmp_server_ops(s, &vm);
+	int ret;
+
+	if (ops->state(vm) != QMP_INMIGRATE)
+		return qmp_fail(err, QMP_ERR_GENERIC,
+				"The incoming migration has not been requested: start kvmini with "
+				"-incoming defer (loadvm loads a state into a running VM)");
+	if (strncmp(uri, "file:", 5) || !uri[5])
+		return qmp_fail(err, QMP_ERR_GENERIC,
+				"Invalid parameter 'uri': kvmini migrates from file:PATH only");
+	ret = qmp_load_vm(s, uri + 5, !check || json_is_true(check));
+	if (!ret && ops->autostart && ops->autostart(vm))
+		ret = qmp_run_action(s, QMP_ACT_CONT);
 	if (ret)
 		return qmp_fail(err, QMP_ERR_GENERIC, "%s", err_msg(ret));
 	return json_object();
@@ -162,13 +228,20 @@ static json_t *cmd_qmp_capabilities(struct qmp_server *s, json_t *args, struct q
 	return json_object();
 }
 
-static json_t *cmd_query_status(struct qmp_server *s, json_t *args, struct qmp_error *err)
+const char *qmp_run_state_name(enum qmp_run_state st)
 {
 	static const char *const names[] = {
 		[QMP_RUNNING] = "running",
 		[QMP_PAUSED] = "paused",
 		[QMP_SHUTDOWN] = "shutdown",
+		[QMP_INMIGRATE] = "inmigrate",
 	};
+
+	return names[st];
+}
+
+static json_t *cmd_query_status(struct qmp_server *s, json_t *args, struct qmp_error *err)
+{
 	const struct qmp_vm_ops *ops;
 	enum qmp_run_state st;
 	void *vm;
@@ -177,8 +250,8 @@ static json_t *cmd_query_status(struct qmp_server *s, json_t *args, struct qmp_e
 	(void)err;
 	ops = qmp_server_ops(s, &vm);
 	st = ops->state(vm);
-	return json_pack("{s:s,s:b,s:b}", "status", names[st], "running", st == QMP_RUNNING,
-			 "singlestep", 0);
+	return json_pack("{s:s,s:b,s:b}", "status", qmp_run_state_name(st), "running",
+			 st == QMP_RUNNING, "singlestep", 0);
 }
 
 static json_t *cmd_query_version(struct qmp_server *s, json_t *args, struct qmp_error *err)
@@ -305,6 +378,10 @@ static const struct qmp_arg migrate_args[] = { { "uri", JSON_STRING, true },
 					       { "detach", JSON_TRUE, false },
 					       {} };
 
+static const struct qmp_arg migrate_incoming_args[] = { { "uri", JSON_STRING, true },
+							{ "disk-check", JSON_TRUE, false },
+							{} };
+
 static const struct qmp_command commands[] = {
 	{ .name = "qmp_capabilities", .fn = cmd_qmp_capabilities, .args = capabilities_args },
 	{ .name = "query-status", .fn = cmd_query_status },
@@ -322,6 +399,7 @@ static const struct qmp_command commands[] = {
 	{ .name = "query-chardev", .fn = cmd_query_chardev },
 	{ .name = "human-monitor-command", .fn = cmd_human_monitor_command, .args = hmp_args },
 	{ .name = "migrate", .fn = cmd_migrate, .args = migrate_args },
+	{ .name = "migrate-incoming", .fn = cmd_migrate_incoming, .args = migrate_incoming_args },
 };
 
 static json_t *cmd_query_commands(struct qmp_server *s, json_t *args, struct qmp_error *err)

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 
 #include "error.h"
 #include "pci.h"
@@ -428,13 +427,29 @@ static int load_vm(const struct snap_reader *r, struct vm *vm)
 	return 0;
 }
 
+/*
+ * Pages absent from the file are zero: clear what is not (what vm_create()
+ * wrote, or the running guest's).  In place, not MADV_DONTNEED: io_uring
+ * holds the pages registered as fixed buffers, and new pages behind the
+ * same addresses would leave disk I/O on the old ones.
+ */
+static void clear_ram(uint8_t *ram, uint64_t size)
+{
+	static const uint8_t zero[PAGE_SIZE];
+
+	for (uint64_t off = 0; off < size; off += PAGE_SIZE) {
+		size_t n = size - off < PAGE_SIZE ? (size_t)(size - off) : PAGE_SIZE;
+
+		if (memcmp(ram + off, zero, n))
+			memset(ram + off, 0, n);
+	}
+}
+
 static int load_ram(const struct snap_reader *r, struct vm *vm)
 {
 	uint64_t size = vm->cfg->ram_size;
 
-	/* Whatever vm_create() wrote (ACPI tables) goes: pages absent from the file are zero. */
-	if (madvise(vm->ram, size, MADV_DONTNEED))
-		return err_set(errno, "cannot clear guest RAM: %s", strerror(errno));
+	clear_ram(vm->ram, size);
 	for (unsigned int i = 0; i < r->nr_secs; i++) {
 		const struct snap_section *s = &r->secs[i];
 		uint64_t off;
@@ -451,7 +466,8 @@ static int load_ram(const struct snap_reader *r, struct vm *vm)
 	return 0;
 }
 
-static int load_devices(const struct snap_reader *r, struct vm *vm)
+/* Every device's state is there, and those with a check accept theirs. */
+static int check_devices(const struct snap_reader *r, struct vm *vm)
 {
 	for (unsigned int i = 0; i < vm->nr_state_devs; i++) {
 		struct vm_state_dev *d = &vm->state_devs[i];
@@ -460,6 +476,22 @@ static int load_devices(const struct snap_reader *r, struct vm *vm)
 
 		if (!s)
 			return err_set(EINVAL, "the state of %s is missing", d->name);
+		ret = d->ops->check ? d->ops->check(d->opaque, s->data, (size_t)s->len) : 0;
+		if (ret)
+			return err_prefix(ret, "%s", d->name);
+	}
+	return 0;
+}
+
+static int load_devices(const struct snap_reader *r, struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->nr_state_devs; i++) {
+		struct vm_state_dev *d = &vm->state_devs[i];
+		const struct snap_section *s = snap_find(r, TAG_DEV, i);
+		int ret;
+
+		if (!d->ops->load)
+			continue;
 		ret = d->ops->load(d->opaque, s->data, (size_t)s->len);
 		if (ret)
 			return err_prefix(ret, "%s", d->name);
@@ -467,7 +499,7 @@ static int load_devices(const struct snap_reader *r, struct vm *vm)
 	return 0;
 }
 
-int snapshot_load(struct vm *vm, const char *path)
+int snapshot_load(struct vm *vm, const char *path, bool disk_check, bool *touched)
 {
 	struct snap_reader r;
 	struct snap_config mine;
@@ -476,6 +508,9 @@ int snapshot_load(struct vm *vm, const char *path)
 	size_t xs_size = xsave_size(vm);
 	int ret;
 
+	*touched = false;
+	if (vm->nr_vcpus && vm->vcpus[0].thread_started && !vm->paused)
+		return err_set(EBUSY, "the VM must be stopped");
 	ret = snap_reader_open(&r, path);
 	if (ret)
 		return ret;
@@ -483,8 +518,15 @@ int snapshot_load(struct vm *vm, const char *path)
 	ret = snap_config_check(&r.cfg, &mine);
 	if (!ret)
 		ret = snap_get(&r, TAG_CLOCK, 0, &clock, sizeof(clock));
+	vm->snapshot_disk_check = disk_check;
 	if (!ret)
-		ret = load_ram(&r, vm);
+		ret = check_devices(&r, vm);
+	if (ret) {
+		snap_reader_close(&r);
+		return ret;
+	}
+	*touched = true;
+	ret = load_ram(&r, vm);
 	if (!ret)
 		ret = load_vm(&r, vm);
 	for (unsigned int i = 0; !ret && i < vm->nr_vcpus; i++)
@@ -495,9 +537,14 @@ int snapshot_load(struct vm *vm, const char *path)
 	if (!ret &&
 	    ioctl(vm->vm_fd, KVM_SET_CLOCK, &(struct kvm_clock_data){ .clock = clock.clock }))
 		ret = err_set(errno, "KVM_SET_CLOCK: %s", strerror(errno));
+	/* A stopped VM's cont sets kvmclock again (vm_resume()): to the loaded time. */
+	if (!ret && vm->paused) {
+		vm->clock.clock = clock.clock;
+		vm->clock_saved = true;
+	}
 	snap_reader_close(&r);
 	if (!ret && refused)
-		pr_warn("-incoming: this host's KVM refused %u saved MSR value%s", refused,
+		pr_warn("%s: this host's KVM refused %u saved MSR value%s", path, refused,
 			refused == 1 ? "" : "s");
 	return ret;
 }

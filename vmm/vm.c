@@ -509,13 +509,18 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	if (cfg->gdb_wait && !cfg->gdb_addr && !cfg->nr_controls && !cfg->monitor_stdio)
 		return err_set(EINVAL, "-S: the vCPUs would wait forever: add -s or -gdb for a "
 				       "debugger to start them, or -qmp/-monitor for a cont");
+	if (cfg->incoming_defer && !cfg->nr_controls && !cfg->monitor_stdio)
+		return err_set(EINVAL, "-incoming defer: the VM would wait forever: add -qmp or "
+				       "-monitor for a migrate-incoming");
 	if (cfg->gdb_addr) {
 		ret = vm_gdb_create(vm, cfg->gdb_addr, cfg->gdb_wait);
 		if (ret)
 			return err_prefix(ret, "-gdb %s", cfg->gdb_addr);
 	}
 	if (cfg->incoming) {
-		ret = snapshot_load(vm, cfg->incoming);
+		bool touched;
+
+		ret = snapshot_load(vm, cfg->incoming, !cfg->incoming_disk_check_off, &touched);
 		if (ret)
 			return err_prefix(ret, "-incoming file:%s", cfg->incoming);
 	}
@@ -561,8 +566,13 @@ int vm_run(struct vm *vm)
 	/* -qmp ...,server without nowait: the VM starts once a client is there. */
 	if (control_wait_clients(vm->ctl, vm->signal_fd))
 		vm_signal_event(vm, EPOLLIN);
-	/* -S without gdb: the vCPUs park at their first instruction until a cont. */
-	atomic_store(&vm->pause_requested, vm->cfg->gdb_wait && !vm->gdb);
+	/*
+	 * -S without gdb: the vCPUs park at their first instruction until a
+	 * cont; -incoming defer: until migrate-incoming loaded a state.
+	 */
+	vm->incoming_wait = vm->cfg->incoming_defer;
+	atomic_store(&vm->pause_requested,
+		     (vm->cfg->gdb_wait && !vm->gdb) || vm->cfg->incoming_defer);
 	for (unsigned int i = 0; i < vm->nr_vcpus && !atomic_load(&vm->exiting); i++) {
 		ret = vcpu_start(&vm->vcpus[i]);
 		if (ret) {

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -405,12 +406,36 @@ static void qb_close(struct block_backend *bb)
 	free(qb);
 }
 
+/*
+ * The L2 and refcount caches are write-back and drain() leaves them so:
+ * write them, sync, and give back the space grown ahead of need, as
+ * img_close() would (a state save records the file as a later close
+ * leaves it).
+ */
+static int qb_flush(struct block_backend *bb)
+{
+	struct qbackend *qb = to_qb(bb);
+	struct img *img = qb->img;
+	struct qcow2 *q = &img->q;
+
+	qb_drain(bb);
+	if (!img->rw)
+		return 0;
+	if (q->file_alloc > q->file_end) {
+		if (ftruncate(img->fd, (off_t)q->file_end))
+			return err_set(errno, "%s", strerror(errno));
+		q->file_alloc = q->file_end;
+	}
+	return img_flush(img);
+}
+
 static const struct block_backend_ops qcow2_ops = {
 	.queue = qb_queue,
 	.submit = qb_submit,
 	.poll = qb_poll,
 	.drain = qb_drain,
 	.close = qb_close,
+	.flush = qb_flush,
 };
 
 static void qb_event(void *opaque, uint32_t events)
@@ -442,12 +467,18 @@ int qcow2_backend_open(struct block_backend **bb, const struct block_file *file,
 				      .lock = true };
 	struct block_open_args raw_args = *args;
 	struct qbackend *qb = calloc(1, sizeof(*qb));
+	struct stat st;
 	char self[64];
 	int fd, ret;
 
 	if (!qb || posix_memalign((void **)&qb->bounce, 4096, BOUNCE_BYTES)) {
 		free(qb);
 		return err_set(ENOMEM, "out of memory");
+	}
+	/* Before the engine writes (the dirty bit, a repair, the autoclear bits). */
+	if (fstat(file->fd, &st)) {
+		ret = err_set(errno, "%s", strerror(errno));
+		goto err;
 	}
 	/* The engine's own buffered file description (metadata is not O_DIRECT-aligned). */
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", file->fd);
@@ -494,6 +525,9 @@ int qcow2_backend_open(struct block_backend **bb, const struct block_file *file,
 		.alignment = file->alignment,
 		.readonly = file->readonly,
 		.can_discard = !file->readonly,
+		.format = "qcow2",
+		.fd = file->fd,
+		.opened = st,
 	};
 	*bb = &qb->bb;
 	return 0;

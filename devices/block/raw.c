@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -284,12 +285,23 @@ static void raw_close(struct block_backend *bb)
 	free(r);
 }
 
+/* The data is in the file once drained: make it durable. */
+static int raw_flush(struct block_backend *bb)
+{
+	struct raw *r = to_raw(bb);
+
+	if (!bb->readonly && fdatasync(r->fd))
+		return err_set(errno, "fdatasync: %s", strerror(errno));
+	return 0;
+}
+
 static const struct block_backend_ops raw_ops = {
 	.queue = raw_queue,
 	.submit = raw_submit,
 	.poll = raw_poll,
 	.drain = raw_drain,
 	.close = raw_close,
+	.flush = raw_flush,
 };
 
 /* The eventfd fired on the I/O thread: the owner takes its lock and polls. */
@@ -305,23 +317,42 @@ static void raw_event(void *opaque, uint32_t events)
 	r->ready(r->opaque);
 }
 
-/* A hole punched past the end changes nothing, and tells whether punching works. */
-static bool probe_discard(const struct block_file *f)
+/*
+ * A hole punched past the end changes no data, and tells whether punching
+ * works.  File systems count it as a write, though (ext4 updates the
+ * modification time): put back the time @st had, so that merely opening an
+ * image does not make it look changed (a VM state's disk check compares
+ * it).  Only the file's owner may; for others the probe's time stays.
+ */
+static bool probe_discard(const struct block_file *f, const struct stat *st)
 {
+	bool ok;
+
 	if (f->readonly)
 		return false;
-	return !fallocate(f->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, f->length, 1) ||
-	       errno != EOPNOTSUPP;
+	ok = !fallocate(f->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, f->length, 1) ||
+	     errno != EOPNOTSUPP;
+	if (S_ISREG(st->st_mode))
+		futimens(f->fd,
+			 (const struct timespec[2]){ { .tv_nsec = UTIME_OMIT }, st->st_mtim });
+	return ok;
 }
 
 int raw_open(struct block_backend **bb, const struct block_file *file,
 	     const struct block_open_args *args, struct event_loop *loop)
 {
 	struct raw *r = calloc(1, sizeof(*r));
+	struct stat st;
 	int ret;
 
 	if (!r)
 		return err_set(ENOMEM, "out of memory");
+	/* Before anything may count as a write (probe_discard()). */
+	if (fstat(file->fd, &st)) {
+		ret = err_set(errno, "%s", strerror(errno));
+		free(r);
+		return ret;
+	}
 	ret = io_uring_queue_init(RAW_RING_ENTRIES, &r->ring, 0);
 	if (ret) {
 		free(r);
@@ -351,7 +382,10 @@ int raw_open(struct block_backend **bb, const struct block_file *file,
 		.length = file->length,
 		.alignment = file->alignment,
 		.readonly = file->readonly,
-		.can_discard = probe_discard(file),
+		.can_discard = probe_discard(file, &st),
+		.format = "raw",
+		.fd = file->fd,
+		.opened = st,
 	};
 	*bb = &r->bb;
 	return 0;

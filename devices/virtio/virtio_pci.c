@@ -436,7 +436,7 @@ int virtio_pci_create(struct vm *vm, struct virtio_dev *vd)
 	if (!ret) {
 		char name[SNAP_DEV_NAME_LEN];
 
-		snprintf(name, sizeof(name), "%s@%02x", ops->name, vp->pci.devfn >> 3);
+		snprintf(name, sizeof(name), "%s@00:%02x.0", ops->name, vp->pci.devfn >> 3);
 		ret = vm_register_state(vm, name, &vp_state_ops, vp);
 	}
 	return ret;

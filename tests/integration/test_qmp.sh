@@ -319,16 +319,16 @@ t_monitor_socket() {
 		-nic user,model=virtio-net-pci
 	{
 		printf 'info status\nstop\ninfo status\ninfo registers\ncont\ninfo snapshots\n'
-		printf 'info cpus\nsavevm s1\nhelp\ninfo network\n'
+		printf 'info cpus\nsavevm ../s1\nhelp\ninfo network\n'
 		sleep 1
 	} | timeout 5 socat -t 2 - "UNIX-CONNECT:$T_DIR/mon.sock" >"$T_DIR/mon.out" 2>&1
 	grep -q 'VM status: running' "$T_DIR/mon.out" || fail "no running status"
 	grep -q 'VM status: paused' "$T_DIR/mon.out" || fail "no paused status"
 	grep -q '^RIP=' "$T_DIR/mon.out" || fail "no registers"
 	grep -q 'There is no snapshot available.' "$T_DIR/mon.out" || fail "no info snapshots"
-	# The NIC has no saved state yet (test_snapshot.sh saves VMs without one).
-	grep -q "Error: the PCI device at .* cannot be saved" "$T_DIR/mon.out" ||
-		fail "savevm is not refused"
+	# test_snapshot.sh saves VMs; here only the name is checked (no file lands in the cwd).
+	grep -q "Error: a snapshot name, without '/'" "$T_DIR/mon.out" ||
+		fail "savevm ../s1 is not refused"
 	grep -q '\* CPU #0: thread_id=[0-9]' "$T_DIR/mon.out" || fail "no info cpus"
 	grep -q '^system_reset' "$T_DIR/mon.out" || fail "no help"
 	grep -q ': user: ' "$T_DIR/mon.out" || fail "no netdev in info network"

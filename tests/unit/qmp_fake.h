@@ -16,6 +16,11 @@ struct fake_vm {
 	enum qmp_run_state state;
 	unsigned int stops, conts, powerdowns, resets, quits;
 	int fail_stop; /* -errno from stop() */
+	/* load(): what it fails with (-errno), whether it changed the VM first, what it got */
+	int fail_load;
+	bool load_touches;
+	char loaded[64];
+	bool loaded_disk_check;
 };
 
 static enum qmp_run_state f_state(void *vm)
@@ -121,6 +126,18 @@ static void f_net_info(void *vm, unsigned int net, struct qmp_net_info *info)
 	info->rx_dropped = 7;
 }
 
+static int f_load(void *opaque, const char *path, bool disk_check, bool *touched)
+{
+	struct fake_vm *vm = opaque;
+
+	snprintf(vm->loaded, sizeof(vm->loaded), "%s", path);
+	vm->loaded_disk_check = disk_check;
+	*touched = vm->load_touches || !vm->fail_load;
+	if (*touched && vm->state == QMP_INMIGRATE)
+		vm->state = QMP_PAUSED;
+	return vm->fail_load ? err_set(-vm->fail_load, "fake load failure") : 0;
+}
+
 static const struct qmp_vm_ops fake_ops = {
 	.state = f_state,
 	.stop = f_stop,
@@ -138,6 +155,7 @@ static const struct qmp_vm_ops fake_ops = {
 	.chardev_info = f_chardev_info,
 	.nr_nets = f_one,
 	.net_info = f_net_info,
+	.load = f_load,
 };
 
 #endif

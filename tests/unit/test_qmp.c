@@ -184,9 +184,10 @@ static void test_command_table(void **state)
 		char req[256];
 		json_t *rr;
 
-		/* migrate needs a VM that can be saved: test_snapshot.sh. */
+		/* migrate needs a VM that can be saved: test_snapshot.sh; test_migrate_incoming. */
 		if (!strcmp(name, "qmp_capabilities") || !strcmp(name, "quit") ||
-		    !strcmp(name, "system_reset") || !strcmp(name, "migrate"))
+		    !strcmp(name, "system_reset") || !strcmp(name, "migrate") ||
+		    !strcmp(name, "migrate-incoming"))
 			continue;
 		snprintf(req, sizeof(req), "{\"execute\": \"%s\"%s}", name,
 			 strcmp(name, "human-monitor-command")
@@ -203,6 +204,49 @@ static void test_command_table(void **state)
 	}
 	assert_true(n >= 12);
 	json_decref(r);
+}
+
+/* The desc of an error reply, or "". */
+static const char *error_desc(json_t *r)
+{
+	const char *d = json_string_value(json_object_get(json_object_get(r, "error"), "desc"));
+
+	return d ? d : "";
+}
+
+/* -incoming defer: migrate-incoming loads, cont waits for it, and nothing else loads that way. */
+static void test_migrate_incoming(void **state)
+{
+	struct ctx *c = *state;
+	json_t *r;
+
+	negotiate(c);
+	r = one_reply(c, "{\"execute\": \"migrate-incoming\", \"arguments\": "
+			 "{\"uri\": \"file:vm.state\"}}");
+	assert_non_null(strstr(error_desc(r), "-incoming defer"));
+	json_decref(r);
+	c->vm.state = QMP_INMIGRATE;
+	r = one_reply(c, "{\"execute\": \"query-status\"}");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(r, "return"), "status")),
+		"inmigrate");
+	json_decref(r);
+	r = one_reply(c, "{\"execute\": \"cont\"}");
+	assert_non_null(json_object_get(r, "error"));
+	json_decref(r);
+	r = one_reply(c, "{\"execute\": \"migrate-incoming\", \"arguments\": "
+			 "{\"uri\": \"tcp:localhost:4444\"}}");
+	assert_non_null(strstr(error_desc(r), "file:PATH only"));
+	json_decref(r);
+	r = one_reply(c, "{\"execute\": \"migrate-incoming\", \"arguments\": "
+			 "{\"uri\": \"file:vm.state\", \"disk-check\": false}}");
+	assert_non_null(json_object_get(r, "return"));
+	json_decref(r);
+	assert_string_equal(c->vm.loaded, "vm.state");
+	assert_false(c->vm.loaded_disk_check);
+	/* The fake has no autostart: loaded and stopped, as with -S. */
+	assert_int_equal(c->vm.state, QMP_PAUSED);
+	assert_int_equal(c->vm.conts, 0);
 }
 
 static void test_arguments(void **state)
@@ -528,9 +572,31 @@ static void test_hmp(void **state)
 	expect_hmp(c, "savevm s1", "Error: this VM cannot be saved\n");
 	expect_hmp(c, "savevm ../s1",
 		   "Error: a snapshot name, without '/' and not starting with '.'\n");
-	expect_hmp(c, "loadvm s1",
-		   "Error: kvmini restores a snapshot only into a new process: start it with the "
-		   "same options and -incoming file:s1.kvmini-state\n");
+	/* loadvm: stopped around the load, running again unless the VM was changed and failed. */
+	c->vm.state = QMP_RUNNING;
+	c->vm.stops = c->vm.conts = 0;
+	expect_hmp(c, "loadvm s1", "");
+	assert_string_equal(c->vm.loaded, "s1.kvmini-state");
+	assert_true(c->vm.loaded_disk_check);
+	assert_int_equal(c->vm.stops, 1);
+	assert_int_equal(c->vm.conts, 1);
+	expect_hmp(c, "loadvm -f  s2", "");
+	assert_string_equal(c->vm.loaded, "s2.kvmini-state");
+	assert_false(c->vm.loaded_disk_check);
+	c->vm.fail_load = EINVAL;
+	expect_hmp(c, "loadvm s3", "Error: s3.kvmini-state: fake load failure\n");
+	assert_int_equal(c->vm.conts, 3);
+	c->vm.load_touches = true;
+	expect_hmp(c, "loadvm s3",
+		   "Error: s3.kvmini-state: fake load failure; the VM stays stopped, partly "
+		   "loaded: load a state again or quit\n");
+	assert_int_equal(c->vm.state, QMP_PAUSED);
+	assert_int_equal(c->vm.conts, 3);
+	c->vm.fail_load = 0;
+	c->vm.state = QMP_RUNNING;
+	expect_hmp(c, "loadvm ../s1",
+		   "Error: a snapshot name, without '/' and not starting with '.'\n");
+	assert_int_equal(c->vm.stops, 4);
 	expect_hmp(c, "delvm no-such-snapshot",
 		   "Error: no-such-snapshot.kvmini-state: No such file or directory\n");
 	expect_hmp(c, "", "");
@@ -570,6 +636,7 @@ int main(void)
 		cmocka_unit_test(test_greeting),
 		cmocka_unit_test_setup_teardown(test_negotiation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_command_table, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_incoming, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_arguments, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_framing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
