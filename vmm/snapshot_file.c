@@ -31,7 +31,7 @@ const char *snap_tag_name(uint32_t tag, char buf[5])
 
 void snap_buf_put(struct snap_buf *b, const void *p, size_t len)
 {
-	if (b->oom)
+	if (b->oom || !len)
 		return;
 	if (b->len + len > b->cap) {
 		size_t cap = b->cap ? b->cap : 256;

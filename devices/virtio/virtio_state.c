@@ -125,7 +125,8 @@ int virtio_dev_load(struct virtio_dev *vd, struct snap_cursor *c)
 	vd->config_generation = cs.config_generation;
 	vd->config_vector = cs.config_vector;
 	vd->error_logged = cs.error_logged;
-	memcpy(vd->config, config, cs.config_size);
+	if (cs.config_size) /* virtio-rng has no configuration (and a NULL one) */
+		memcpy(vd->config, config, cs.config_size);
 	for (unsigned int i = 0; !ret && i < cs.nr_queues; i++)
 		ret = load_queue(vd, i, &qs[i]);
 	if (ret) {
