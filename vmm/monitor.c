@@ -121,7 +121,11 @@ static void hmp_quit(struct hmp_ctx *c, const char *arg)
 
 static void info_status(struct hmp_ctx *c)
 {
-	out_printf(c->out, "VM status: %s\n", qmp_run_state_name(c->ops->state(c->vm)));
+	enum qmp_run_state st = c->ops->state(c->vm);
+
+	/* QEMU's wording: a VM waiting for its state is a paused one. */
+	out_printf(c->out, "VM status: %s\n",
+		   st == QMP_INMIGRATE ? "paused (inmigrate)" : qmp_run_state_name(st));
 }
 
 static void info_registers(struct hmp_ctx *c)

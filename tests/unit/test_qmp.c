@@ -206,49 +206,6 @@ static void test_command_table(void **state)
 	json_decref(r);
 }
 
-/* The desc of an error reply, or "". */
-static const char *error_desc(json_t *r)
-{
-	const char *d = json_string_value(json_object_get(json_object_get(r, "error"), "desc"));
-
-	return d ? d : "";
-}
-
-/* -incoming defer: migrate-incoming loads, cont waits for it, and nothing else loads that way. */
-static void test_migrate_incoming(void **state)
-{
-	struct ctx *c = *state;
-	json_t *r;
-
-	negotiate(c);
-	r = one_reply(c, "{\"execute\": \"migrate-incoming\", \"arguments\": "
-			 "{\"uri\": \"file:vm.state\"}}");
-	assert_non_null(strstr(error_desc(r), "-incoming defer"));
-	json_decref(r);
-	c->vm.state = QMP_INMIGRATE;
-	r = one_reply(c, "{\"execute\": \"query-status\"}");
-	assert_string_equal(
-		json_string_value(json_object_get(json_object_get(r, "return"), "status")),
-		"inmigrate");
-	json_decref(r);
-	r = one_reply(c, "{\"execute\": \"cont\"}");
-	assert_non_null(json_object_get(r, "error"));
-	json_decref(r);
-	r = one_reply(c, "{\"execute\": \"migrate-incoming\", \"arguments\": "
-			 "{\"uri\": \"tcp:localhost:4444\"}}");
-	assert_non_null(strstr(error_desc(r), "file:PATH only"));
-	json_decref(r);
-	r = one_reply(c, "{\"execute\": \"migrate-incoming\", \"arguments\": "
-			 "{\"uri\": \"file:vm.state\", \"disk-check\": false}}");
-	assert_non_null(json_object_get(r, "return"));
-	json_decref(r);
-	assert_string_equal(c->vm.loaded, "vm.state");
-	assert_false(c->vm.loaded_disk_check);
-	/* The fake has no autostart: loaded and stopped, as with -S. */
-	assert_int_equal(c->vm.state, QMP_PAUSED);
-	assert_int_equal(c->vm.conts, 0);
-}
-
 static void test_arguments(void **state)
 {
 	struct ctx *c = *state;
@@ -547,6 +504,50 @@ static void expect_hmp_contains(struct ctx *c, const char *line, const char *wan
 	if (!strstr(out, want))
 		fail_msg("'%s' printed '%s', without '%s'", line, out, want);
 	free(out);
+}
+
+/* The desc of an error reply, or "". */
+static const char *error_desc(json_t *r)
+{
+	const char *d = json_string_value(json_object_get(json_object_get(r, "error"), "desc"));
+
+	return d ? d : "";
+}
+
+/* -incoming defer: migrate-incoming loads, cont waits for it, and nothing else loads that way. */
+static void test_migrate_incoming(void **state)
+{
+	struct ctx *c = *state;
+	json_t *r;
+
+	negotiate(c);
+	r = one_reply(c, "{\"execute\": \"migrate-incoming\", \"arguments\": "
+			 "{\"uri\": \"file:vm.state\"}}");
+	assert_non_null(strstr(error_desc(r), "-incoming defer"));
+	json_decref(r);
+	c->vm.state = QMP_INMIGRATE;
+	r = one_reply(c, "{\"execute\": \"query-status\"}");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(r, "return"), "status")),
+		"inmigrate");
+	json_decref(r);
+	r = one_reply(c, "{\"execute\": \"cont\"}");
+	assert_non_null(json_object_get(r, "error"));
+	json_decref(r);
+	expect_hmp(c, "info status", "VM status: paused (inmigrate)\n");
+	r = one_reply(c, "{\"execute\": \"migrate-incoming\", \"arguments\": "
+			 "{\"uri\": \"tcp:localhost:4444\"}}");
+	assert_non_null(strstr(error_desc(r), "file:PATH only"));
+	json_decref(r);
+	r = one_reply(c, "{\"execute\": \"migrate-incoming\", \"arguments\": "
+			 "{\"uri\": \"file:vm.state\", \"disk-check\": false}}");
+	assert_non_null(json_object_get(r, "return"));
+	json_decref(r);
+	assert_string_equal(c->vm.loaded, "vm.state");
+	assert_false(c->vm.loaded_disk_check);
+	/* The fake has no autostart: loaded and stopped, as with -S. */
+	assert_int_equal(c->vm.state, QMP_PAUSED);
+	assert_int_equal(c->vm.conts, 0);
 }
 
 static void test_hmp(void **state)
