@@ -349,19 +349,38 @@ static uint64_t blk_config(struct virtio_blk *blk)
 	return f;
 }
 
+/* Whether savevm takes an internal snapshot of the disk, and loadvm reverts it. */
+static bool blk_has_snapshots(const struct virtio_blk *blk)
+{
+	return !blk->readonly && !blk->bb->readonly && !strcmp(blk->bb->format, "qcow2");
+}
+
 /*
  * A state save records the image file as it is once flushed (the VM is
  * stopped and its disks drained); the restore compares it with the file as
- * block_open() found it, before anything wrote to it.
+ * block_open() found it, before anything wrote to it.  savevm NAME (the
+ * save's tag) first takes the internal snapshot NAME of a writable qcow2
+ * disk, replacing one of that name, and records its name: the restore
+ * reverts the disk to it.  A disk whose snapshot failed keeps the identity
+ * record alone (a restore after a change is then refused).
  */
 static void blk_state_save(void *opaque, struct snap_buf *out)
 {
 	struct virtio_blk *blk = opaque;
+	const char *tag = blk->vm->snapshot_tag;
 	struct disk_identity id;
 	struct stat st = { 0 };
+	bool snapped = false;
 	int ret;
 
 	pthread_mutex_lock(&blk->vd.lock);
+	if (tag && blk_has_snapshots(blk)) {
+		ret = block_snapshot(blk->bb, BLOCK_SNAPSHOT_CREATE, tag);
+		if (ret)
+			pr_err("%s: %s: internal snapshot '%s': %s", blk->state_name,
+			       blk->drive->file, tag, err_msg(-ret));
+		snapped = !ret;
+	}
 	ret = block_flush(blk->bb);
 	if (ret)
 		pr_warn("%s: %s: %s", blk->state_name, blk->drive->file, err_msg(-ret));
@@ -369,7 +388,32 @@ static void blk_state_save(void *opaque, struct snap_buf *out)
 		pr_warn("%s: %s: %s", blk->state_name, blk->drive->file, strerror(errno));
 	pthread_mutex_unlock(&blk->vd.lock);
 	disk_identity_set(&id, &st, blk->drive->file, blk->bb->format);
+	if (snapped)
+		snprintf(id.snapshot, sizeof(id.snapshot), "%s", tag);
 	disk_state_encode(&id, out);
+}
+
+/*
+ * A record naming an internal snapshot: the disk must be a writable qcow2
+ * image that still has it.  Its content is the snapshot's once loaded, so
+ * the identity does not matter.
+ */
+static int blk_check_snapshot(struct virtio_blk *blk, const char *name)
+{
+	int ret;
+
+	if (!blk_has_snapshots(blk))
+		return err_set(EINVAL,
+			       "%s is not a writable qcow2 image, the state needs its internal "
+			       "snapshot '%s'",
+			       blk->drive->file, name);
+	pthread_mutex_lock(&blk->vd.lock);
+	ret = block_snapshot(blk->bb, BLOCK_SNAPSHOT_FIND, name);
+	pthread_mutex_unlock(&blk->vd.lock);
+	if (ret == -ENOENT)
+		return err_set(ENOENT, "%s has no internal snapshot '%s' (it was deleted?)",
+			       blk->drive->file, name);
+	return ret ? err_prefix(ret, "%s", blk->drive->file) : 0;
 }
 
 /*
@@ -389,6 +433,8 @@ static int blk_state_check(void *opaque, const uint8_t *data, size_t len)
 
 	if (ret)
 		return ret;
+	if (saved.snapshot[0])
+		return blk_check_snapshot(blk, saved.snapshot);
 	if (!incoming && !vm->incoming_wait) {
 		pthread_mutex_lock(&blk->vd.lock);
 		ret = block_flush(blk->bb);
@@ -409,11 +455,49 @@ static int blk_state_check(void *opaque, const uint8_t *data, size_t len)
 	return disk_state_check(blk->state_name, &saved, &now, vm->snapshot_disk_check, retry);
 }
 
-/* Only checked: the disk's contents are the image's, nothing to load. */
+/*
+ * A disk with an internal snapshot goes back to it (QEMU's loadvm); the
+ * others were only checked: their contents are the image's.
+ */
+static int blk_state_load(void *opaque, const uint8_t *data, size_t len)
+{
+	struct virtio_blk *blk = opaque;
+	struct disk_identity saved;
+	int ret = disk_state_decode(&saved, data, len);
+
+	if (ret || !saved.snapshot[0])
+		return ret;
+	pthread_mutex_lock(&blk->vd.lock);
+	ret = block_snapshot(blk->bb, BLOCK_SNAPSHOT_APPLY, saved.snapshot);
+	pthread_mutex_unlock(&blk->vd.lock);
+	return ret ? err_prefix(ret, "%s: internal snapshot '%s'", blk->drive->file, saved.snapshot)
+		   : 0;
+}
+
 static const struct vm_state_ops blk_state_ops = {
 	.save = blk_state_save,
 	.check = blk_state_check,
+	.load = blk_state_load,
 };
+
+int virtio_blk_snapshot_delete(struct virtio_blk *blk, const char *tag)
+{
+	int ret;
+
+	if (!blk_has_snapshots(blk))
+		return 0;
+	pthread_mutex_lock(&blk->vd.lock);
+	ret = block_snapshot(blk->bb, BLOCK_SNAPSHOT_DELETE, tag);
+	/* What the drain before it finished goes to the guest (the VM may run). */
+	if (blk->vd.queues[0].vq.ready)
+		blk_notify_driver(blk);
+	pthread_mutex_unlock(&blk->vd.lock);
+	if (ret == -ENOENT)
+		return 0;
+	return ret ? err_prefix(ret, "%s: %s: internal snapshot '%s'", blk->state_name,
+				blk->drive->file, tag)
+		   : 0;
+}
 
 static void virtio_blk_free(void *opaque)
 {

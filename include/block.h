@@ -14,6 +14,7 @@
 #ifndef KVMINI_BLOCK_H
 #define KVMINI_BLOCK_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -48,6 +49,14 @@ enum block_op {
 	BLOCK_OP_FLUSH,
 	BLOCK_OP_DISCARD,
 	BLOCK_OP_WRITE_ZEROES,
+};
+
+/* What block_snapshot() does with an internal snapshot (qcow2 images only). */
+enum block_snapshot_op {
+	BLOCK_SNAPSHOT_FIND,   /* 0 if the image has one named @name, else -ENOENT (no message) */
+	BLOCK_SNAPSHOT_CREATE, /* take it, replacing one with that name (QEMU's savevm) */
+	BLOCK_SNAPSHOT_APPLY,  /* revert the disk to it */
+	BLOCK_SNAPSHOT_DELETE, /* delete it; -ENOENT (no message) if there is none */
 };
 
 struct block_request;
@@ -91,6 +100,14 @@ struct block_backend_ops {
 	 * close() would (a VM state save).  0, or -errno with err_set().
 	 */
 	int (*flush)(struct block_backend *bb);
+	/*
+	 * Optional: the internal snapshot @name of the open image, by name
+	 * only (not id).  Drains and flushes first (nothing may be in flight
+	 * but what drain() waits for); afterwards the backend's caches agree
+	 * with the file.  0, or -errno with err_set() (-ENOTSUP: no internal
+	 * snapshots, -EROFS: a read-only image for anything but FIND).
+	 */
+	int (*snapshot)(struct block_backend *bb, enum block_snapshot_op op, const char *name);
 };
 
 struct block_backend {
@@ -135,6 +152,13 @@ static inline void block_drain(struct block_backend *bb)
 static inline int block_flush(struct block_backend *bb)
 {
 	return bb->ops->flush ? bb->ops->flush(bb) : 0;
+}
+
+/* -ENOTSUP (without a message) for a backend without internal snapshots. */
+static inline int block_snapshot(struct block_backend *bb, enum block_snapshot_op op,
+				 const char *name)
+{
+	return bb->ops->snapshot ? bb->ops->snapshot(bb, op, name) : -ENOTSUP;
 }
 
 static inline void block_close(struct block_backend *bb)

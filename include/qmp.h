@@ -79,8 +79,17 @@ struct qmp_vm_ops {
 	void (*chardev_info)(void *vm, unsigned int chr, struct qmp_chardev_info *info);
 	unsigned int (*nr_nets)(void *vm);
 	void (*net_info)(void *vm, unsigned int net, struct qmp_net_info *info);
-	/* Save the stopped VM's state to @path (include/snapshot.h).  0 or -errno with err_set(). */
-	int (*save)(void *vm, const char *path);
+	/*
+	 * Save the stopped VM's state to @path (include/snapshot.h); @tag
+	 * (savevm's NAME, or NULL): also take the internal snapshot @tag of
+	 * each writable qcow2 disk.  0 or -errno with err_set().
+	 */
+	int (*save)(void *vm, const char *path, const char *tag);
+	/*
+	 * Optional: delete the internal snapshot @tag from each writable
+	 * qcow2 disk that has it (delvm).  0 or -errno with err_set().
+	 */
+	int (*delete_snapshot)(void *vm, const char *tag);
 	/*
 	 * Load the stopped VM from @path; @disk_check: refuse disks changed
 	 * since the save.  0 or -errno with err_set(); *@touched as in
@@ -154,9 +163,11 @@ int qmp_run_action(struct qmp_server *s, enum qmp_action a);
 
 /*
  * Save the VM to @path: stopped first if it runs (a STOP event), running
- * again afterwards if @resume or the save failed (RESUME).  0 or -errno with err_set().
+ * again afterwards if @resume or the save failed (RESUME).  @tag: savevm's
+ * NAME (qcow2 disks get that internal snapshot), NULL for migrate.  0 or
+ * -errno with err_set().
  */
-int qmp_save_vm(struct qmp_server *s, const char *path, bool resume);
+int qmp_save_vm(struct qmp_server *s, const char *path, const char *tag, bool resume);
 /*
  * Load the VM from @path, as QEMU's loadvm: stopped first if it runs (STOP),
  * running again afterwards (RESUME) unless the load failed after it changed

@@ -130,8 +130,13 @@ struct vm_state_ops {
 int vm_register_state(struct vm *vm, const char *name, const struct vm_state_ops *ops,
 		      void *opaque);
 
-/* Save the stopped VM (vm_pause()) to @path, atomically.  0 or -errno with err_set(). */
-int snapshot_save(struct vm *vm, const char *path);
+/*
+ * Save the stopped VM (vm_pause()) to @path, atomically.  @tag (savevm's
+ * NAME, or NULL): each writable qcow2 disk also gets the internal snapshot
+ * @tag, which its record names (include/disk_state.h).  0 or -errno with
+ * err_set().
+ */
+int snapshot_save(struct vm *vm, const char *path, const char *tag);
 /*
  * Load @path into a VM built but not yet started (-incoming), or into a
  * stopped one (loadvm).  @disk_check: refuse disks changed since the save.

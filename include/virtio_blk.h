@@ -62,5 +62,11 @@ struct virtio_blk_info {
 void virtio_blk_get_info(const struct virtio_blk *blk, struct virtio_blk_info *info);
 /* Wait for the disk's in-flight requests and put them in the used ring (a VM stop). */
 void virtio_blk_drain(struct virtio_blk *blk);
+/*
+ * delvm: delete the internal snapshot @tag if the disk is a writable qcow2
+ * image that has it.  0 (also when it has none), or -errno with err_set()
+ * naming the disk.
+ */
+int virtio_blk_snapshot_delete(struct virtio_blk *blk, const char *tag);
 
 #endif

@@ -130,6 +130,8 @@ struct vm {
 	struct vm_state_dev state_devs[VM_MAX_STATE_DEVS];
 	unsigned int nr_state_devs;
 	bool snapshot_disk_check; /* for the load in progress: refuse disks changed since the save */
+	const char *
+		snapshot_tag; /* for the save in progress: savevm's NAME (qcow2 snapshots), or NULL */
 
 	/* Torn down in reverse order of registration. */
 	struct vm_cleanup cleanups[VM_MAX_CLEANUPS];

@@ -216,9 +216,22 @@ static void op_net_info(void *opaque, unsigned int net, struct qmp_net_info *inf
 	info->rx_dropped = st.rx_dropped;
 }
 
-static int op_save(void *opaque, const char *path)
+static int op_save(void *opaque, const char *path, const char *tag)
 {
-	return snapshot_save(opaque, path);
+	return snapshot_save(opaque, path, tag);
+}
+
+static int op_delete_snapshot(void *opaque, const char *tag)
+{
+	struct vm *vm = opaque;
+
+	for (unsigned int i = 0; i < vm->nr_disks; i++) {
+		int ret = virtio_blk_snapshot_delete(vm->disks[i], tag);
+
+		if (ret)
+			return ret;
+	}
+	return 0;
 }
 
 static int op_load(void *opaque, const char *path, bool disk_check, bool *touched)
@@ -257,6 +270,7 @@ static const struct qmp_vm_ops vm_ops = {
 	.nr_nets = op_nr_nets,
 	.net_info = op_net_info,
 	.save = op_save,
+	.delete_snapshot = op_delete_snapshot,
 	.load = op_load,
 	.autostart = op_autostart,
 };

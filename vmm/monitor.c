@@ -223,8 +223,11 @@ static void hmp_savevm(struct hmp_ctx *c, const char *arg)
 
 	if (!snapshot_path(c, arg, path, sizeof(path)))
 		return;
-	/* QEMU's savevm: the VM runs on afterwards if it ran before. */
-	ret = qmp_save_vm(c->srv, path, true);
+	/*
+	 * QEMU's savevm: the VM runs on afterwards if it ran before; qcow2
+	 * disks get the internal snapshot NAME.
+	 */
+	ret = qmp_save_vm(c->srv, path, arg, true);
 	if (ret)
 		out_printf(c->out, "Error: %s\n", err_msg(ret));
 }
@@ -247,11 +250,18 @@ static void hmp_loadvm(struct hmp_ctx *c, const char *arg)
 		out_printf(c->out, "Error: %s\n", err_msg(ret));
 }
 
+/* delvm NAME: the disks' internal snapshots NAME, then the state file. */
 static void hmp_delvm(struct hmp_ctx *c, const char *arg)
 {
 	char path[128];
+	int ret;
 
-	if (snapshot_path(c, arg, path, sizeof(path)) && unlink(path))
+	if (!snapshot_path(c, arg, path, sizeof(path)))
+		return;
+	ret = c->ops->delete_snapshot ? c->ops->delete_snapshot(c->vm, arg) : 0;
+	if (ret)
+		out_printf(c->out, "Error: %s\n", err_msg(ret));
+	else if (unlink(path))
 		out_printf(c->out, "Error: %s: %s\n", path, strerror(errno));
 }
 
@@ -316,7 +326,9 @@ static void hmp_help(struct hmp_ctx *c, const char *arg);
 
 static const struct hmp_command hmp_commands[] = {
 	{ "cont", "c", "", "resume emulation", hmp_cont },
-	{ "delvm", NULL, "tag", "delete the VM state file tag.kvmini-state", hmp_delvm },
+	{ "delvm", NULL, "tag",
+	  "delete the VM state file tag.kvmini-state and the qcow2 disks' snapshots tag",
+	  hmp_delvm },
 	{ "help", "?", "[cmd]", "show the help", hmp_help },
 	{ "info", NULL, "[subcommand]", "show various information about the system state",
 	  hmp_info },
@@ -324,7 +336,8 @@ static const struct hmp_command hmp_commands[] = {
 	  "restore the VM from tag.kvmini-state (-f: even if a disk changed since)", hmp_loadvm },
 	{ "quit", "q", "", "quit the emulator", hmp_quit },
 	{ "savevm", NULL, "tag",
-	  "save the VM to tag.kvmini-state in kvmini's directory (stops it meanwhile)",
+	  "save the VM to tag.kvmini-state in kvmini's directory and take the qcow2 disks' "
+	  "snapshots tag (stops it meanwhile)",
 	  hmp_savevm },
 	{ "stop", NULL, "", "stop emulation", hmp_stop },
 	{ "system_powerdown", NULL, "", "send system power down event (ACPI power button)",

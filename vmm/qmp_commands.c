@@ -101,7 +101,7 @@ static json_t *action(struct qmp_server *s, enum qmp_action a, struct qmp_error 
 	return json_object();
 }
 
-int qmp_save_vm(struct qmp_server *s, const char *path, bool resume)
+int qmp_save_vm(struct qmp_server *s, const char *path, const char *tag, bool resume)
 {
 	void *vm;
 	const struct qmp_vm_ops *ops = qmp_server_ops(s, &vm);
@@ -115,7 +115,7 @@ int qmp_save_vm(struct qmp_server *s, const char *path, bool resume)
 		if (ret)
 			return ret;
 	}
-	ret = ops->save(vm, path);
+	ret = ops->save(vm, path, tag);
 	/* After a failure the VM runs on, as after a failed migration in QEMU. */
 	if (running && (resume || ret)) {
 		int r = qmp_run_action(s, QMP_ACT_CONT);
@@ -173,7 +173,7 @@ static json_t *cmd_migrate(struct qmp_server *s, json_t *args, struct qmp_error 
 	if (strncmp(uri, "file:", 5) || !uri[5])
 		return qmp_fail(err, QMP_ERR_GENERIC,
 				"Invalid parameter 'uri': kvmini migrates to file:PATH only");
-	ret = qmp_save_vm(s, uri + 5, false);
+	ret = qmp_save_vm(s, uri + 5, NULL, false);
 	if (ret)
 		return qmp_fail(err, QMP_ERR_GENERIC, "%s", err_msg(ret));
 	return json_object();

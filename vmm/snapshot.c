@@ -256,7 +256,7 @@ static int save_devices(struct snap_writer *w, struct vm *vm)
 	return w->err;
 }
 
-int snapshot_save(struct vm *vm, const char *path)
+int snapshot_save(struct vm *vm, const char *path, const char *tag)
 {
 	struct snap_writer w;
 	struct snap_config cfg;
@@ -275,11 +275,13 @@ int snapshot_save(struct vm *vm, const char *path)
 		free(msrs);
 		return ret;
 	}
+	vm->snapshot_tag = tag;
 	ret = save_vm(&w, vm);
 	for (unsigned int i = 0; !ret && i < vm->nr_vcpus; i++)
 		ret = save_vcpu(&w, &vm->vcpus[i], msrs, xs_size);
 	if (!ret)
 		ret = save_devices(&w, vm);
+	vm->snapshot_tag = NULL;
 	if (!ret) {
 		save_ram(&w, vm);
 		ret = w.err;

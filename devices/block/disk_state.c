@@ -32,10 +32,11 @@ void disk_identity_set(struct disk_identity *id, const struct stat *st, const ch
 
 void disk_state_encode(const struct disk_identity *id, struct snap_buf *out)
 {
-	uint8_t hdr[DISK_STATE_HDR_LEN];
+	uint8_t hdr[DISK_STATE_HDR2_LEN];
 	size_t plen = strnlen(id->path, DISK_STATE_PATH_MAX - 1);
+	size_t slen = strnlen(id->snapshot, DISK_STATE_SNAP_MAX - 1);
 
-	put_le(hdr + 0, DISK_STATE_VERSION, 4);
+	put_le(hdr + 0, slen ? 2 : 1, 4);
 	put_le(hdr + 4, plen, 4);
 	put_le(hdr + 8, id->dev, 8);
 	put_le(hdr + 16, id->ino, 8);
@@ -43,30 +44,45 @@ void disk_state_encode(const struct disk_identity *id, struct snap_buf *out)
 	put_le(hdr + 32, (uint64_t)id->mtime_sec, 8);
 	put_le(hdr + 40, id->mtime_nsec, 4);
 	put_le(hdr + 44, id->format, 4);
-	snap_buf_put(out, hdr, sizeof(hdr));
+	put_le(hdr + 48, slen, 4);
+	snap_buf_put(out, hdr, slen ? DISK_STATE_HDR2_LEN : DISK_STATE_HDR_LEN);
 	snap_buf_put(out, id->path, plen);
+	snap_buf_put(out, id->snapshot, slen);
 }
 
 int disk_state_decode(struct disk_identity *id, const uint8_t *data, size_t len)
 {
-	uint32_t version, plen;
+	uint32_t version, plen, slen = 0;
+	size_t hlen = DISK_STATE_HDR_LEN;
 
 	memset(id, 0, sizeof(*id));
 	if (len < 4)
 		return err_set(EINVAL, "the disk's state is malformed (%zu bytes)", len);
 	version = (uint32_t)get_le(data, 4);
-	if (version != DISK_STATE_VERSION)
-		return err_set(EINVAL, "the disk's state has version %u, this kvmini knows %u",
+	if (version != 1 && version != DISK_STATE_VERSION)
+		return err_set(EINVAL, "the disk's state has version %u, this kvmini knows 1 to %u",
 			       version, DISK_STATE_VERSION);
-	if (len < DISK_STATE_HDR_LEN)
+	if (version >= 2)
+		hlen = DISK_STATE_HDR2_LEN;
+	if (len < hlen)
 		return err_set(EINVAL, "the disk's state is malformed (%zu bytes)", len);
 	plen = (uint32_t)get_le(data + 4, 4);
-	if (plen >= DISK_STATE_PATH_MAX || plen != len - DISK_STATE_HDR_LEN)
+	if (version >= 2)
+		slen = (uint32_t)get_le(data + 48, 4);
+	if (slen >= DISK_STATE_SNAP_MAX || slen > len - hlen)
+		return err_set(
+			EINVAL,
+			"the disk's state is malformed (a %u-byte snapshot name in %zu bytes)",
+			slen, len);
+	if (plen >= DISK_STATE_PATH_MAX || plen != len - hlen - slen)
 		return err_set(EINVAL,
 			       "the disk's state is malformed (a %u-byte path in %zu bytes)", plen,
 			       len);
-	if (memchr(data + DISK_STATE_HDR_LEN, 0, plen))
+	if (memchr(data + hlen, 0, plen))
 		return err_set(EINVAL, "the disk's state is malformed (a NUL in the path)");
+	if (memchr(data + hlen + plen, 0, slen))
+		return err_set(EINVAL,
+			       "the disk's state is malformed (a NUL in the snapshot name)");
 	id->dev = get_le(data + 8, 8);
 	id->ino = get_le(data + 16, 8);
 	id->size = get_le(data + 24, 8);
@@ -77,8 +93,10 @@ int disk_state_decode(struct disk_identity *id, const uint8_t *data, size_t len)
 		return err_set(EINVAL, "the disk's state is malformed (%u ns)", id->mtime_nsec);
 	if (id->format != DISK_FORMAT_RAW && id->format != DISK_FORMAT_QCOW2)
 		return err_set(EINVAL, "the disk's state has an unknown format (%u)", id->format);
-	memcpy(id->path, data + DISK_STATE_HDR_LEN, plen);
+	memcpy(id->path, data + hlen, plen);
 	id->path[plen] = '\0';
+	memcpy(id->snapshot, data + hlen + plen, slen);
+	id->snapshot[slen] = '\0';
 	return 0;
 }
 

@@ -429,6 +429,61 @@ static int qb_flush(struct block_backend *bb)
 	return img_flush(img);
 }
 
+/*
+ * The id of the image's snapshot named @name in @id ("" if none): savevm's
+ * tags are names, and the engine looks ids up first, so it gets the id.
+ */
+static int find_snapshot(struct img *img, const char *name, char *id, size_t size)
+{
+	const struct qcow2_snapshot *list;
+	unsigned int nr;
+	int ret = qcow2_snapshot_list(img, &list, &nr);
+
+	id[0] = '\0';
+	for (unsigned int i = 0; !ret && i < nr; i++) {
+		if (!strcmp(list[i].name, name))
+			snprintf(id, size, "%s", list[i].id);
+	}
+	return ret;
+}
+
+/*
+ * The engine's snapshot calls on the image the backend has open, with
+ * nothing in flight (the raw data path drained) and the metadata written.
+ * The engine keeps its own caches right across them (a freed table leaves
+ * the L2 cache, the free-cluster hint follows frees).
+ */
+static int qb_snapshot(struct block_backend *bb, enum block_snapshot_op op, const char *name)
+{
+	struct qbackend *qb = to_qb(bb);
+	struct img *img = qb->img;
+	char id[64];
+	bool found;
+	int ret;
+
+	qb_drain(bb);
+	ret = find_snapshot(img, name, id, sizeof(id));
+	found = id[0];
+	if (ret || op == BLOCK_SNAPSHOT_FIND)
+		return ret ? ret : found ? 0 : -ENOENT;
+	if (!img->rw)
+		return err_set(EROFS, "the image is open read-only");
+	if (!found && op != BLOCK_SNAPSHOT_CREATE)
+		return op == BLOCK_SNAPSHOT_DELETE
+			       ? -ENOENT
+			       : err_set(ENOENT, "no internal snapshot '%s'", name);
+	ret = qb_flush(bb);
+	if (!ret && found && op != BLOCK_SNAPSHOT_APPLY)
+		ret = qcow2_snapshot_delete(img, id);
+	if (!ret && op == BLOCK_SNAPSHOT_CREATE)
+		ret = qcow2_snapshot_create(img, name);
+	else if (!ret && op == BLOCK_SNAPSHOT_APPLY)
+		ret = qcow2_snapshot_apply(img, id);
+	/* Apply may change the virtual size (a snapshot taken before a resize). */
+	bb->length = img_size(img);
+	return ret;
+}
+
 static const struct block_backend_ops qcow2_ops = {
 	.queue = qb_queue,
 	.submit = qb_submit,
@@ -436,6 +491,7 @@ static const struct block_backend_ops qcow2_ops = {
 	.drain = qb_drain,
 	.close = qb_close,
 	.flush = qb_flush,
+	.snapshot = qb_snapshot,
 };
 
 static void qb_event(void *opaque, uint32_t events)

@@ -295,6 +295,14 @@ static int raw_flush(struct block_backend *bb)
 	return 0;
 }
 
+static int raw_snapshot(struct block_backend *bb, enum block_snapshot_op op, const char *name)
+{
+	(void)bb;
+	(void)op;
+	(void)name;
+	return err_set(ENOTSUP, "only qcow2 images have internal snapshots");
+}
+
 static const struct block_backend_ops raw_ops = {
 	.queue = raw_queue,
 	.submit = raw_submit,
@@ -302,6 +310,7 @@ static const struct block_backend_ops raw_ops = {
 	.drain = raw_drain,
 	.close = raw_close,
 	.flush = raw_flush,
+	.snapshot = raw_snapshot,
 };
 
 /* The eventfd fired on the I/O thread: the owner takes its lock and polls. */

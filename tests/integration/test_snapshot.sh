@@ -389,3 +389,144 @@ t_run 'snapshot.disk-changed-raw-readonly' t_disk_changed raw readonly=on
 t_run 'snapshot.disk-check-off' t_disk_check_off
 t_run 'snapshot.disk-written-quit' t_disk_written_quit
 t_run 'snapshot.disk-loadvm' t_disk_loadvm
+
+# ---- savevm/loadvm/delvm with qcow2 disks: internal snapshots, as QEMU ------------------------
+
+# sn_wait_lines N: wait (at most 10 s) until the running VM has printed N numbers or ended.
+sn_wait_lines() {
+	local _
+	for _ in $(seq 100); do
+		(($(sn_counted "$T_DIR/vm.out" | wc -l) >= $1)) && return 0
+		kill -0 "$QM_PID" 2>/dev/null || return 0
+		sleep 0.1
+	done
+}
+
+# sn_runs FILE: the runs of consecutive numbers in FILE, one "START LENGTH" a line. A save or a
+# loadvm that stops the guest in the middle of a line may leave one odd number (the line's start
+# from one run, its end from the other), a run of its own.
+sn_runs() {
+	sn_counted "$1" | awk 'NR == 1 || $1 != prev + 1 { if (NR > 1) print start, len
+		start = $1; len = 0 } { len++; prev = $1 } END { if (NR) print start, len }'
+}
+
+# sn_no_bad FILE: the guest never found its disk wrong.
+sn_no_bad() {
+	! grep -q 'BAD' "$1" || fail "$1: $(grep -m 3 'BAD' "$1")"
+}
+
+# The counter with blk=1 on a qcow2 disk (tick N writes sector N % 64 with N and reads back
+# sector N - 1): savevm s1 takes the internal snapshot s1; after 70 more ticks every sector was
+# written over, and loadvm s1 (no -f) reverts the disk with the rest, so the guest goes on from
+# the saved tick with no BAD line. The state also restores in a new process (-incoming, which
+# reverts the disk too), delvm removes the snapshot and the file, and a state whose snapshot
+# was deleted is refused with one line.
+t_disk_qcow2_savevm() {
+	local hmp='{"execute": "human-monitor-command", "arguments": {"command-line": '
+	local args lines target first_start first_len last_len start
+	local -a runs
+	need_guest counter
+	command -v qemu-img >/dev/null || skip "no qemu-img"
+	sn_reap
+	cd "$T_DIR" || fail "no scratch directory"
+	sn_disk_image qcow2
+	args=(-kernel "$GUESTS/counter.elf" -append blk=1 "${SN_DRIVE[@]}")
+	qm_start "${args[@]}"
+	sn_wait_lines 10
+	qm_talk save 1 "$QM_CAPS$hmp"'"savevm s1"}}{"execute": "query-status"}'
+	qm_expect save '.return == ""'
+	qm_expect save '.return.status? == "running"'
+	lines=$(sn_counted vm.out | wc -l)
+	sn_wait_lines $((lines + 75))
+	qm_talk load 1 "$QM_CAPS$hmp"'"loadvm s1"}}{"execute": "query-status"}'
+	qm_expect load '.event == "STOP"'
+	qm_expect load '.return == ""'
+	qm_expect load '.return.status? == "running"'
+	# 70 ticks more, so that the image holds none of the saved sectors when it is quit.
+	lines=$(sn_counted vm.out | wc -l)
+	sn_wait_lines $((lines + 75))
+	sn_no_bad vm.out
+	qm_talk quit 0 "$QM_CAPS"'{"execute": "quit"}'
+	qm_wait
+	[[ $QM_STATUS == 0 ]] || fail "kvmini exited $QM_STATUS: $(tail -n 2 vm.out)"
+	sn_no_bad vm.out
+	# 1, 2, ... X, then back to the tick after the save (at most one odd line between) and on
+	# for 70 ticks at least.
+	mapfile -t runs < <(sn_runs vm.out)
+	read -r first_start first_len <<<"${runs[0]}"
+	read -r target last_len <<<"${runs[-1]}"
+	((${#runs[@]} >= 2 && ${#runs[@]} <= 3 && first_start == 1)) ||
+		fail "loadvm: the count went $(printf '%s, ' "${runs[@]}")(start length)"
+	((target < first_len && last_len >= 70)) ||
+		fail "loadvm: back to $target after $first_len, then $last_len ticks"
+	[[ ! -s vm.err ]] || fail "stderr: $(cat vm.err)"
+	qemu-img snapshot -l "$SN_IMG" | grep -qE '^[0-9]+ +s1 ' ||
+		fail "no snapshot s1: $(qemu-img snapshot -l "$SN_IMG")"
+	qemu-img check "$SN_IMG" >/dev/null 2>&1 || fail "qemu-img check: $(qemu-img check "$SN_IMG" 2>&1)"
+
+	# A new process: -incoming reverts the disk as loadvm did, the count goes on from there.
+	mv vm.out first.out
+	rm -f "$QM_SOCK"
+	cp s1.kvmini-state keep.kvmini-state
+	qm_start "${args[@]}" -incoming file:s1.kvmini-state
+	sn_wait_lines 80
+	sn_no_bad vm.out
+	qm_talk del 1 "$QM_CAPS$hmp"'"delvm s1"}}{"execute": "query-status"}'
+	qm_expect del '.return == ""'
+	qm_expect del '.return.status? == "running"'
+	qm_talk quit 0 "$QM_CAPS"'{"execute": "quit"}'
+	qm_wait
+	[[ $QM_STATUS == 0 ]] || fail "the restored kvmini exited $QM_STATUS: $(tail -n 2 vm.out)"
+	sn_no_bad vm.out
+	# On from the saved tick (give or take a line cut by the save) for 70 ticks, no gap.
+	mapfile -t runs < <(sn_runs vm.out)
+	read -r start last_len <<<"${runs[-1]}"
+	((${#runs[@]} == 1 || (${#runs[@]} == 2 && ${runs[0]#* } == 1))) ||
+		fail "-incoming: the count went $(printf '%s, ' "${runs[@]}")(start length)"
+	((start >= target - 1 && start <= target + 1 && last_len >= 70)) ||
+		fail "-incoming: the count starts at $start ($last_len ticks), saved at $target"
+	! grep -q 'counter: ready' vm.out || fail "the restored guest started over"
+	[[ ! -s vm.err ]] || fail "stderr: $(cat vm.err)"
+
+	# delvm: the snapshot and the file are gone.
+	[[ ! -e s1.kvmini-state ]] || fail "delvm left s1.kvmini-state"
+	! qemu-img snapshot -l "$SN_IMG" | grep -qE '^[0-9]+ +s1 ' ||
+		fail "delvm left the snapshot: $(qemu-img snapshot -l "$SN_IMG")"
+	qemu-img check "$SN_IMG" >/dev/null 2>&1 || fail "qemu-img check: $(qemu-img check "$SN_IMG" 2>&1)"
+
+	# The state whose snapshot was deleted: refused, the guest never runs.
+	run_kvmini "${args[@]}" -incoming file:keep.kvmini-state
+	expect_status 1
+	expect_stderr_line "^kvmini: -incoming file:keep.kvmini-state: disk0: $SN_IMG has no internal snapshot 's1' \\(it was deleted\\?\\)\$"
+	[[ ! -s $T_DIR/stdout ]] || fail "the guest ran: $(head -n 3 "$T_DIR/stdout")"
+}
+
+# A raw disk has no internal snapshots: savevm records its identity, and once the guest wrote
+# it, loadvm is refused as before (the VM runs on).
+t_disk_raw_savevm() {
+	local hmp='{"execute": "human-monitor-command", "arguments": {"command-line": '
+	local lines
+	need_guest counter
+	sn_reap
+	cd "$T_DIR" || fail "no scratch directory"
+	sn_disk_image raw
+	qm_start -kernel "$GUESTS/counter.elf" -append blk=1 "${SN_DRIVE[@]}"
+	sn_wait_lines 10
+	qm_talk save 1 "$QM_CAPS$hmp"'"savevm s1"}}{"execute": "query-status"}'
+	qm_expect save '.return == ""'
+	lines=$(sn_counted vm.out | wc -l)
+	sn_wait_lines $((lines + 10))
+	qm_talk load 1 "$QM_CAPS$hmp"'"loadvm s1"}}{"execute": "query-status"}'
+	qm_expect load '.return | strings | test("^Error: s1.kvmini-state: disk0: .*disk.raw changed since the state was saved \\(.*\\); restore anyway with loadvm -f$")'
+	qm_expect load '.return.status? == "running"'
+	qm_talk quit 0 "$QM_CAPS"'{"execute": "quit"}'
+	qm_wait
+	[[ $QM_STATUS == 0 ]] || fail "kvmini exited $QM_STATUS: $(tail -n 2 vm.out)"
+	sn_no_bad vm.out
+	SN_MIN=20
+	sn_check_sequence vm.out
+	[[ ! -s vm.err ]] || fail "stderr: $(cat vm.err)"
+}
+
+t_run 'snapshot.disk-qcow2-savevm' t_disk_qcow2_savevm
+t_run 'snapshot.disk-raw-savevm' t_disk_raw_savevm

@@ -21,6 +21,9 @@ struct fake_vm {
 	bool load_touches;
 	char loaded[64];
 	bool loaded_disk_check;
+	/* delete_snapshot(): what it fails with (-errno), the tag it got last */
+	int fail_delete;
+	char deleted[64];
 };
 
 static enum qmp_run_state f_state(void *vm)
@@ -138,6 +141,14 @@ static int f_load(void *opaque, const char *path, bool disk_check, bool *touched
 	return vm->fail_load ? err_set(-vm->fail_load, "fake load failure") : 0;
 }
 
+static int f_delete_snapshot(void *opaque, const char *tag)
+{
+	struct fake_vm *vm = opaque;
+
+	snprintf(vm->deleted, sizeof(vm->deleted), "%s", tag);
+	return vm->fail_delete ? err_set(-vm->fail_delete, "fake delete failure") : 0;
+}
+
 static const struct qmp_vm_ops fake_ops = {
 	.state = f_state,
 	.stop = f_stop,
@@ -156,6 +167,7 @@ static const struct qmp_vm_ops fake_ops = {
 	.nr_nets = f_one,
 	.net_info = f_net_info,
 	.load = f_load,
+	.delete_snapshot = f_delete_snapshot,
 };
 
 #endif

@@ -68,6 +68,7 @@ static void assert_same_identity(const struct disk_identity *a, const struct dis
 	assert_int_equal(a->mtime_nsec, b->mtime_nsec);
 	assert_int_equal(a->format, b->format);
 	assert_string_equal(a->path, b->path);
+	assert_string_equal(a->snapshot, b->snapshot);
 }
 
 /* The layout include/disk_state.h documents, and back. */
@@ -80,7 +81,7 @@ static void test_round_trip(void **state)
 	sample(&id, "images/disk.qcow2", DISK_FORMAT_QCOW2);
 	b = encode(&id);
 	assert_int_equal(b.len, DISK_STATE_HDR_LEN + strlen("images/disk.qcow2"));
-	assert_int_equal(b.data[0], DISK_STATE_VERSION);
+	assert_int_equal(b.data[0], 1); /* no snapshot: version 1, as older kvmini wrote */
 	assert_int_equal(b.data[4], strlen("images/disk.qcow2"));
 	assert_int_equal(b.data[8], 0x02); /* st_dev, little-endian */
 	assert_int_equal(b.data[9], 0x03);
@@ -178,11 +179,13 @@ static void test_malformed(void **state)
 	p[b.len] = 'x';
 	expect_malformed(p, b.len + 1);
 
-	/* Another version. */
+	/* Another version; version 2's longer header does not fit this payload. */
+	p[0] = 3;
+	expect_malformed(p, b.len);
+	assert_non_null(strstr(err_msg(EINVAL), "version 3"));
 	p[0] = 2;
 	expect_malformed(p, b.len);
-	assert_non_null(strstr(err_msg(EINVAL), "version 2"));
-	p[0] = DISK_STATE_VERSION;
+	p[0] = 1;
 
 	/* The path length disagrees with the payload, or is too long. */
 	p[4] = 9;
@@ -216,13 +219,129 @@ static void test_malformed(void **state)
 	/* A path of DISK_STATE_PATH_MAX bytes: one more than a payload may hold. */
 	p = calloc(1, DISK_STATE_HDR_LEN + DISK_STATE_PATH_MAX);
 	assert_non_null(p);
-	put_le(p, DISK_STATE_VERSION, 4);
+	put_le(p, 1, 4);
 	put_le(p + 4, DISK_STATE_PATH_MAX, 4);
 	memset(p + DISK_STATE_HDR_LEN, 'a', DISK_STATE_PATH_MAX);
 	expect_malformed(p, DISK_STATE_HDR_LEN + DISK_STATE_PATH_MAX);
 	put_le(p + 4, DISK_STATE_PATH_MAX - 1, 4);
 	assert_int_equal(disk_state_decode(&id, p, DISK_STATE_HDR_LEN + DISK_STATE_PATH_MAX - 1),
 			 0);
+	free(p);
+}
+
+/* Version 2: the name of the internal snapshot savevm took, after the path. */
+static void test_round_trip_snapshot(void **state)
+{
+	static const uint8_t v1[] = {
+		1,   0, 0, 0, 1, 0, 0, 0, 2, 3, 1, 0, 0, 0, 0, 0, /* version, path length, dev */
+		4,   0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, /* ino, size */
+		5,   0, 0, 0, 0, 0, 0, 0, 6, 0, 0, 0, 1, 0, 0, 0, /* mtime, format */
+		'd',
+	};
+	struct disk_identity id, back;
+	struct snap_buf b;
+
+	(void)state;
+	sample(&id, "disk.qcow2", DISK_FORMAT_QCOW2);
+	snprintf(id.snapshot, sizeof(id.snapshot), "s1");
+	b = encode(&id);
+	assert_int_equal(b.len, DISK_STATE_HDR2_LEN + strlen("disk.qcow2") + 2);
+	assert_int_equal(b.data[0], 2);
+	assert_int_equal(b.data[4], strlen("disk.qcow2"));
+	assert_int_equal(b.data[44], DISK_FORMAT_QCOW2);
+	assert_int_equal(b.data[48], 2);
+	assert_memory_equal(b.data + DISK_STATE_HDR2_LEN, "disk.qcow2s1", 12);
+	memset(&back, 0xff, sizeof(back));
+	assert_int_equal(disk_state_decode(&back, b.data, b.len), 0);
+	assert_same_identity(&id, &back);
+	free(b.data);
+
+	/* The longest name, with an empty path. */
+	sample(&id, "", DISK_FORMAT_QCOW2);
+	memset(id.snapshot, 'n', DISK_STATE_SNAP_MAX - 1);
+	id.snapshot[DISK_STATE_SNAP_MAX - 1] = '\0';
+	b = encode(&id);
+	assert_int_equal(b.len, DISK_STATE_HDR2_LEN + DISK_STATE_SNAP_MAX - 1);
+	assert_int_equal(disk_state_decode(&back, b.data, b.len), 0);
+	assert_same_identity(&id, &back);
+	free(b.data);
+
+	/* A version 1 payload (an older kvmini's) still reads: no snapshot. */
+	memset(&back, 0xff, sizeof(back));
+	assert_int_equal(disk_state_decode(&back, v1, sizeof(v1)), 0);
+	assert_int_equal(back.dev, 0x10302);
+	assert_int_equal(back.ino, 4);
+	assert_int_equal(back.size, 512);
+	assert_int_equal(back.mtime_sec, 5);
+	assert_int_equal(back.mtime_nsec, 6);
+	assert_int_equal(back.format, DISK_FORMAT_QCOW2);
+	assert_string_equal(back.path, "d");
+	assert_string_equal(back.snapshot, "");
+}
+
+/* Version 2: every cut, and the name's length and bytes out of range, are refused. */
+static void test_malformed_snapshot(void **state)
+{
+	struct disk_identity id;
+	struct snap_buf b;
+	size_t hlen = DISK_STATE_HDR2_LEN;
+	uint8_t *p;
+
+	(void)state;
+	sample(&id, "disk.qcow2", DISK_FORMAT_QCOW2);
+	snprintf(id.snapshot, sizeof(id.snapshot), "snap");
+	b = encode(&id);
+	assert_int_equal(b.len, hlen + 10 + 4);
+	for (size_t len = 0; len < b.len; len++) {
+		p = malloc(len ? len : 1);
+		assert_non_null(p);
+		memcpy(p, b.data, len);
+		expect_malformed(p, len);
+		free(p);
+	}
+	p = malloc(b.len + 1);
+	assert_non_null(p);
+	memcpy(p, b.data, b.len);
+
+	/* A byte too many. */
+	p[b.len] = 'x';
+	expect_malformed(p, b.len + 1);
+
+	/* The name's length disagrees with the payload, or is too long. */
+	put_le(p + 48, 5, 4);
+	expect_malformed(p, b.len);
+	put_le(p + 48, 3, 4);
+	expect_malformed(p, b.len);
+	put_le(p + 48, 0xffffffffu, 4);
+	expect_malformed(p, b.len);
+	put_le(p + 48, 4, 4);
+
+	/* A NUL inside the name. */
+	p[hlen + 10 + 1] = '\0';
+	expect_malformed(p, b.len);
+	assert_non_null(strstr(err_msg(EINVAL), "snapshot name"));
+	p[hlen + 10 + 1] = 'n';
+	assert_int_equal(disk_state_decode(&id, p, b.len), 0);
+	assert_string_equal(id.path, "disk.qcow2");
+	assert_string_equal(id.snapshot, "snap");
+
+	/* Read as version 1, the payload is too long for its path. */
+	p[0] = 1;
+	expect_malformed(p, b.len);
+	free(p);
+	free(b.data);
+
+	/* A name of DISK_STATE_SNAP_MAX bytes: one more than a payload may hold. */
+	p = calloc(1, hlen + DISK_STATE_SNAP_MAX);
+	assert_non_null(p);
+	put_le(p, 2, 4);
+	put_le(p + 48, DISK_STATE_SNAP_MAX, 4);
+	memset(p + hlen, 'a', DISK_STATE_SNAP_MAX);
+	expect_malformed(p, hlen + DISK_STATE_SNAP_MAX);
+	put_le(p + 48, DISK_STATE_SNAP_MAX - 1, 4);
+	assert_int_equal(disk_state_decode(&id, p, hlen + DISK_STATE_SNAP_MAX - 1), 0);
+	assert_int_equal(strlen(id.snapshot), DISK_STATE_SNAP_MAX - 1);
+	assert_string_equal(id.path, "");
 	free(p);
 }
 
@@ -506,6 +625,135 @@ static void test_flush_is_final(void **state)
 	unlink(path);
 }
 
+/* One 64 KiB write of @byte at @off through @bb, waited for. */
+static void write_byte(struct block_backend *bb, uint64_t off, uint8_t byte)
+{
+	static uint8_t data[64 << 10];
+	struct iovec iov = { data, sizeof(data) };
+	struct block_request req = {
+		.op = BLOCK_OP_WRITE,
+		.offset = off,
+		.iov = &iov,
+		.iovcnt = 1,
+		.complete = write_done,
+	};
+
+	memset(data, byte, sizeof(data));
+	block_queue(bb, &req);
+	block_submit(bb);
+	block_drain(bb);
+	assert_int_equal(req.done, UINT64_MAX);
+}
+
+/* Whether the 64 KiB at @off read through @bb are all @byte. */
+static void expect_byte(struct block_backend *bb, uint64_t off, uint8_t byte)
+{
+	static uint8_t data[64 << 10];
+	struct iovec iov = { data, sizeof(data) };
+	struct block_request req = {
+		.op = BLOCK_OP_READ,
+		.offset = off,
+		.iov = &iov,
+		.iovcnt = 1,
+		.complete = write_done,
+	};
+
+	memset(data, 0xee, sizeof(data));
+	block_queue(bb, &req);
+	block_submit(bb);
+	block_drain(bb);
+	assert_int_equal(req.done, UINT64_MAX);
+	for (size_t i = 0; i < sizeof(data); i++)
+		assert_int_equal(data[i], byte);
+}
+
+/*
+ * savevm/loadvm/delvm's backend op on an open qcow2 image with warm caches:
+ * the revert is what the guest reads next (no stale L2 table), writes
+ * after it land, and the image checks clean.  Raw images have none.
+ */
+static void test_backend_snapshot(void **state)
+{
+	char path[] = "/tmp/test_disk_state_img.XXXXXX";
+	struct block_open_args args = { .path = path, .format = "qcow2" };
+	const struct qcow2_snapshot *list;
+	struct qcow2_check_result res;
+	struct block_backend *bb;
+	struct event_loop loop;
+	unsigned int nr;
+	struct img *img;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	make_image(path, "qcow2");
+	assert_int_equal(event_loop_init(&loop), 0);
+	assert_int_equal(block_open(&bb, &args, &loop), 0);
+	write_byte(bb, 0, 0x11);
+	write_byte(bb, 32 << 20, 0x22);
+	assert_int_equal(block_snapshot(bb, BLOCK_SNAPSHOT_FIND, "s1"), -ENOENT);
+	assert_int_equal(block_snapshot(bb, BLOCK_SNAPSHOT_CREATE, "s1"), 0);
+	assert_int_equal(block_snapshot(bb, BLOCK_SNAPSHOT_FIND, "s1"), 0);
+	/* Copy-on-write of shared clusters, and a new one, through the warm caches. */
+	write_byte(bb, 0, 0x33);
+	write_byte(bb, 32 << 20, 0x44);
+	write_byte(bb, 16 << 20, 0x55);
+	expect_byte(bb, 0, 0x33);
+	assert_int_equal(block_snapshot(bb, BLOCK_SNAPSHOT_APPLY, "s1"), 0);
+	expect_byte(bb, 0, 0x11);
+	expect_byte(bb, 32 << 20, 0x22);
+	expect_byte(bb, 16 << 20, 0);
+	/* The disk goes on from there, and the snapshot stays as taken. */
+	write_byte(bb, 0, 0x66);
+	assert_int_equal(block_snapshot(bb, BLOCK_SNAPSHOT_APPLY, "s1"), 0);
+	expect_byte(bb, 0, 0x11);
+	write_byte(bb, 0, 0x77);
+	/* Taken again under the same name: replaced, one snapshot. */
+	assert_int_equal(block_snapshot(bb, BLOCK_SNAPSHOT_CREATE, "s1"), 0);
+	write_byte(bb, 0, 0x88);
+	assert_int_equal(block_snapshot(bb, BLOCK_SNAPSHOT_APPLY, "s1"), 0);
+	expect_byte(bb, 0, 0x77);
+	err_clear();
+	assert_int_equal(block_snapshot(bb, BLOCK_SNAPSHOT_APPLY, "nope"), -ENOENT);
+	assert_non_null(strstr(err_msg(ENOENT), "no internal snapshot 'nope'"));
+	assert_int_equal(block_snapshot(bb, BLOCK_SNAPSHOT_DELETE, "nope"), -ENOENT);
+	block_close(bb);
+
+	assert_int_equal(img_open(&img, path, &(struct img_open_opts){ .format = "qcow2" }), 0);
+	assert_int_equal(qcow2_snapshot_list(img, &list, &nr), 0);
+	assert_int_equal(nr, 1);
+	assert_string_equal(list[0].name, "s1");
+	memset(&res, 0, sizeof(res));
+	assert_int_equal(qcow2_check(img, 0, &res, NULL, NULL), 0);
+	assert_int_equal(res.corruptions, 0);
+	assert_int_equal(res.leaks, 0);
+	img_close(img);
+
+	/* Deleted through the backend; the data stays. */
+	assert_int_equal(block_open(&bb, &args, &loop), 0);
+	assert_int_equal(block_snapshot(bb, BLOCK_SNAPSHOT_DELETE, "s1"), 0);
+	assert_int_equal(block_snapshot(bb, BLOCK_SNAPSHOT_FIND, "s1"), -ENOENT);
+	expect_byte(bb, 0, 0x77);
+	block_close(bb);
+
+	/* Read-only: found, but nothing changes. */
+	args.readonly = true;
+	assert_int_equal(block_open(&bb, &args, &loop), 0);
+	assert_int_equal(block_snapshot(bb, BLOCK_SNAPSHOT_CREATE, "s2"), -EROFS);
+	block_close(bb);
+
+	/* Raw: none. */
+	make_image(path, "raw");
+	args = (struct block_open_args){ .path = path, .format = "raw" };
+	assert_int_equal(block_open(&bb, &args, &loop), 0);
+	assert_int_equal(block_snapshot(bb, BLOCK_SNAPSHOT_FIND, "s1"), -ENOTSUP);
+	assert_int_equal(block_snapshot(bb, BLOCK_SNAPSHOT_CREATE, "s1"), -ENOTSUP);
+	block_close(bb);
+	event_loop_destroy(&loop);
+	unlink(path);
+}
+
 /* -incoming @arg fails with "-incoming @arg: expected file:PATH..." */
 static void expect_incoming_refused(const char *arg)
 {
@@ -576,11 +824,18 @@ static void test_cli_incoming(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_round_trip),	   cmocka_unit_test(test_identity_set),
-		cmocka_unit_test(test_malformed),	   cmocka_unit_test(test_compare),
-		cmocka_unit_test(test_compare_local_time), cmocka_unit_test(test_check),
-		cmocka_unit_test(test_open_keeps_image),   cmocka_unit_test(test_flush_is_final),
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_identity_set),
+		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_compare),
+		cmocka_unit_test(test_compare_local_time),
+		cmocka_unit_test(test_check),
+		cmocka_unit_test(test_open_keeps_image),
+		cmocka_unit_test(test_flush_is_final),
 		cmocka_unit_test(test_cli_incoming),
+		cmocka_unit_test(test_round_trip_snapshot),
+		cmocka_unit_test(test_malformed_snapshot),
+		cmocka_unit_test(test_backend_snapshot),
 	};
 
 	return cmocka_run_group_tests(tests, setup_tz, NULL);

@@ -598,8 +598,17 @@ static void test_hmp(void **state)
 	expect_hmp(c, "loadvm ../s1",
 		   "Error: a snapshot name, without '/' and not starting with '.'\n");
 	assert_int_equal(c->vm.stops, 4);
+	/* delvm: the disks' internal snapshots first, then the file (not after a failure). */
 	expect_hmp(c, "delvm no-such-snapshot",
 		   "Error: no-such-snapshot.kvmini-state: No such file or directory\n");
+	assert_string_equal(c->vm.deleted, "no-such-snapshot");
+	c->vm.fail_delete = EIO;
+	expect_hmp(c, "delvm s4", "Error: fake delete failure\n");
+	assert_string_equal(c->vm.deleted, "s4");
+	c->vm.fail_delete = 0;
+	expect_hmp(c, "delvm ../s1",
+		   "Error: a snapshot name, without '/' and not starting with '.'\n");
+	assert_string_equal(c->vm.deleted, "s4");
 	expect_hmp(c, "", "");
 	expect_hmp_contains(c, "help", "system_reset -- ");
 	expect_hmp_contains(c, "? info", "info [subcommand]");
