@@ -153,6 +153,30 @@ static void expect_malformed(const uint8_t *data, size_t len)
 	assert_non_null(strstr(err_msg(EINVAL), "the disk's state"));
 }
 
+/*
+ * Every cut of @b's payload, and the payload with a byte too many, are
+ * refused.  Each a copy of exactly its length: ASan sees any read past it.
+ * Returns a copy of the payload (with room for that extra byte) to spoil.
+ */
+static uint8_t *expect_cuts_malformed(const struct snap_buf *b)
+{
+	uint8_t *p;
+
+	for (size_t len = 0; len < b->len; len++) {
+		p = malloc(len ? len : 1);
+		assert_non_null(p);
+		memcpy(p, b->data, len);
+		expect_malformed(p, len);
+		free(p);
+	}
+	p = malloc(b->len + 1);
+	assert_non_null(p);
+	memcpy(p, b->data, b->len);
+	p[b->len] = 'x';
+	expect_malformed(p, b->len + 1);
+	return p;
+}
+
 /* Every cut of a valid payload, and each field out of range, is refused. */
 static void test_malformed(void **state)
 {
@@ -163,21 +187,7 @@ static void test_malformed(void **state)
 	(void)state;
 	sample(&id, "disk.img", DISK_FORMAT_RAW);
 	b = encode(&id);
-	for (size_t len = 0; len < b.len; len++) {
-		/* A copy of exactly @len bytes: ASan sees any read past it. */
-		p = malloc(len ? len : 1);
-		assert_non_null(p);
-		memcpy(p, b.data, len);
-		expect_malformed(p, len);
-		free(p);
-	}
-	p = malloc(b.len + 1);
-	assert_non_null(p);
-	memcpy(p, b.data, b.len);
-
-	/* A byte too many. */
-	p[b.len] = 'x';
-	expect_malformed(p, b.len + 1);
+	p = expect_cuts_malformed(&b);
 
 	/* Another version; version 2's longer header does not fit this payload. */
 	p[0] = 3;
@@ -292,20 +302,7 @@ static void test_malformed_snapshot(void **state)
 	snprintf(id.snapshot, sizeof(id.snapshot), "snap");
 	b = encode(&id);
 	assert_int_equal(b.len, hlen + 10 + 4);
-	for (size_t len = 0; len < b.len; len++) {
-		p = malloc(len ? len : 1);
-		assert_non_null(p);
-		memcpy(p, b.data, len);
-		expect_malformed(p, len);
-		free(p);
-	}
-	p = malloc(b.len + 1);
-	assert_non_null(p);
-	memcpy(p, b.data, b.len);
-
-	/* A byte too many. */
-	p[b.len] = 'x';
-	expect_malformed(p, b.len + 1);
+	p = expect_cuts_malformed(&b);
 
 	/* The name's length disagrees with the payload, or is too long. */
 	put_le(p + 48, 5, 4);
